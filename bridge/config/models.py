@@ -1,0 +1,411 @@
+"""Typed configuration: one YAML file, validated once at start, unknown keys rejected."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from datetime import date, datetime, time
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+from bridge.lifecycle import Line, Origin, Priority, Status
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+_DURATION = re.compile(r"^\s*(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+(?:\.\d+)?)s)?\s*$")
+
+
+def _duration_seconds(value: Any) -> float:
+    """Durations are written as 90, "90s", "15m", "4h", "1d" or "1h30m"; stored as seconds."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 30s, 15m, 4h or 1d")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str) and value.strip() and (m := _DURATION.match(value)):
+        d, h, mi, s = m.groups()
+        if not any((d, h, mi, s)):
+            raise ValueError(f"'{value}' is not a duration such as 30s, 15m, 4h or 1d")
+        seconds = int(d or 0) * 86400 + int(h or 0) * 3600 + int(mi or 0) * 60 + float(s or 0)
+    else:
+        raise ValueError(f"'{value}' is not a duration such as 30s, 15m, 4h or 1d")
+    if seconds <= 0:
+        raise ValueError("a duration must be positive")
+    return seconds
+
+
+Duration = Annotated[float, BeforeValidator(_duration_seconds)]
+Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+
+
+def _zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as err:
+        raise ValueError(f"unknown time zone '{value}'") from err
+    return value
+
+
+ZoneName = Annotated[str, AfterValidator(_zone)]
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _parse_range(text: str) -> tuple[time, time]:
+    m = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", text)
+    if not m:
+        raise ValueError(f"'{text}' is not a time range such as 08:00-17:00")
+    h1, m1, h2, m2 = (int(g) for g in m.groups())
+    if h1 > 23 or m1 > 59 or m2 > 59 or h2 > 24 or (h2 == 24 and m2):
+        raise ValueError(f"'{text}' has an impossible time")
+    start = time(h1, m1)
+    end = time.max if h2 == 24 else time(h2, m2)
+    if end <= start:
+        raise ValueError(f"'{text}' ends before it starts")
+    return start, end
+
+
+def _expand_days(key: str) -> list[int]:
+    key = key.strip().lower()
+    if "-" in key:
+        first, _, last = key.partition("-")
+        if first not in WEEKDAYS or last not in WEEKDAYS:
+            raise ValueError(f"'{key}' is not a day range such as mon-fri")
+        a, b = WEEKDAYS.index(first), WEEKDAYS.index(last)
+        if b < a:
+            raise ValueError(f"'{key}' runs backwards")
+        return list(range(a, b + 1))
+    if key not in WEEKDAYS:
+        raise ValueError(f"'{key}' is not a weekday (mon, tue, … sun or a range like mon-fri)")
+    return [WEEKDAYS.index(key)]
+
+
+class HolidaysConfig(Strict):
+    country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+    subdivision: str | None = None
+
+    @model_validator(mode="after")
+    def _known_country(self) -> HolidaysConfig:
+        import holidays
+
+        try:
+            holidays.country_holidays(self.country, subdiv=self.subdivision, years=2026)
+        except NotImplementedError as err:
+            raise ValueError(f"the holidays package knows no country '{self.country}'") from err
+        except Exception as err:  # holidays raises its own error types for a bad subdivision
+            raise ValueError(str(err)) from err
+        return self
+
+
+class OpenDay(Strict):
+    date: date
+    hours: list[str]
+
+    @field_validator("hours")
+    @classmethod
+    def _ranges(cls, value: list[str]) -> list[str]:
+        for item in value:
+            _parse_range(item)
+        return value
+
+
+class CalendarConfig(Strict):
+    """24×7, or weekly business hours in a zone with public holidays and exceptions."""
+
+    type: Literal["24x7", "business"] = "business"
+    timezone: ZoneName = "UTC"
+    hours: dict[str, list[str]] = Field(default_factory=dict)
+    holidays: HolidaysConfig | None = None
+    closed_days: list[date] = Field(default_factory=list)
+    open_days: list[OpenDay] = Field(default_factory=list)
+
+    @field_validator("hours")
+    @classmethod
+    def _hours(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for key, ranges in value.items():
+            _expand_days(key)
+            for item in ranges:
+                _parse_range(item)
+        return value
+
+    @model_validator(mode="after")
+    def _business_needs_hours(self) -> CalendarConfig:
+        if self.type == "business" and not self.hours:
+            raise ValueError("a business calendar needs hours, e.g. {mon-fri: ['08:00-17:00']}")
+        return self
+
+    def weekly(self) -> dict[int, list[tuple[time, time]]]:
+        out: dict[int, list[tuple[time, time]]] = {}
+        for key, ranges in self.hours.items():
+            for day in _expand_days(key):
+                out.setdefault(day, []).extend(_parse_range(r) for r in ranges)
+        return out
+
+
+class PriorityTargets(Strict):
+    reaction: Duration
+    resolution: Duration
+    calendar: Identifier
+
+
+class SlaPolicyConfig(Strict):
+    priorities: dict[Priority, PriorityTargets]
+    pause_statuses: list[Status] = Field(default_factory=lambda: [Status.WAITING])
+    availability_target: Annotated[float, Field(gt=0, le=100)] = 99.9
+    availability_calendar: Identifier | None = None
+    unknown_time: Literal["excluded", "up", "down"] = "excluded"
+    parent_outage: Literal["child", "parent"] = "child"
+    warning_share: Annotated[float, Field(gt=0, lt=1)] = 0.8
+    severity_map: dict[str, Priority] = Field(
+        default_factory=lambda: {
+            "critical": Priority.P1,
+            "page": Priority.P1,
+            "outage": Priority.P1,
+            "high": Priority.P2,
+            "error": Priority.P2,
+            "major": Priority.P2,
+            "warning": Priority.P3,
+            "average": Priority.P3,
+            "minor": Priority.P3,
+            "info": Priority.P4,
+            "information": Priority.P4,
+            "low": Priority.P4,
+        }
+    )
+    default_priority: Priority = Priority.P3
+
+    @field_validator("priorities")
+    @classmethod
+    def _all_priorities(cls, value: dict[Priority, PriorityTargets]) -> dict:
+        missing = [p.value for p in Priority if p not in value]
+        if missing:
+            raise ValueError(f"targets missing for {', '.join(missing)}")
+        return value
+
+    @field_validator("severity_map")
+    @classmethod
+    def _lower(cls, value: dict[str, Priority]) -> dict[str, Priority]:
+        return {k.lower(): v for k, v in value.items()}
+
+
+class CustomerConfig(Strict):
+    id: Identifier
+    name: str
+    contract: Annotated[str, Field(min_length=1)]
+    timezone: ZoneName = "UTC"
+    sla_policy: Identifier
+    verification_window: Duration = 24 * 3600
+    recovery: Literal["leave", "resolve"] = "leave"
+    internal: bool = False
+
+
+class IcmpProbeConfig(Strict):
+    interval: Duration = 30
+    count: Annotated[int, Field(ge=1, le=20)] = 3
+    timeout: Duration = 1
+    down_after: Annotated[int, Field(ge=1)] = 3
+    up_after: Annotated[int, Field(ge=1)] = 2
+    degraded_loss: Annotated[float, Field(gt=0, le=1)] | None = None
+    degraded_rtt_ms: Annotated[float, Field(gt=0)] | None = None
+
+
+class SnmpThreshold(Strict):
+    name: Identifier
+    oid: Annotated[str, Field(pattern=r"^\.?\d+(\.\d+)+$")]
+    above: float | None = None
+    below: float | None = None
+
+    @model_validator(mode="after")
+    def _bound(self) -> SnmpThreshold:
+        if self.above is None and self.below is None:
+            raise ValueError("a threshold needs 'above' or 'below'")
+        return self
+
+
+class SnmpProbeConfig(Strict):
+    version: Literal["v2c", "v3"] = "v2c"
+    port: Annotated[int, Field(ge=1, le=65535)] = 161
+    community: str | None = None
+    user: str | None = None
+    auth_key: str | None = None
+    priv_key: str | None = None
+    auth_protocol: Literal["SHA", "SHA256", "MD5"] = "SHA"
+    priv_protocol: Literal["AES", "AES256", "DES"] = "AES"
+    interval: Duration = 60
+    timeout: Duration = 2
+    retries: Annotated[int, Field(ge=0, le=5)] = 1
+    interfaces: list[str | int] = Field(default_factory=list)
+    thresholds: list[SnmpThreshold] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _credentials(self) -> SnmpProbeConfig:
+        if self.version == "v2c" and not self.community:
+            raise ValueError("SNMP v2c needs a community")
+        if self.version == "v3" and not (self.user and self.auth_key and self.priv_key):
+            raise ValueError("SNMP v3 (authPriv) needs user, auth_key and priv_key")
+        return self
+
+
+class ProbeConfig(Strict):
+    icmp: IcmpProbeConfig | None = None
+    snmp: SnmpProbeConfig | None = None
+
+
+class DeviceConfig(Strict):
+    id: Identifier
+    customer: Identifier
+    ip: str
+    name: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    depends_on: Identifier | None = None
+    probe: ProbeConfig | None = None
+
+    @field_validator("ip")
+    @classmethod
+    def _ip(cls, value: str) -> str:
+        try:
+            return str(ipaddress.ip_address(value))
+        except ValueError as err:
+            raise ValueError(f"'{value}' is not an IP address") from err
+
+
+class AuthConfig(Strict):
+    type: Literal["none", "bearer", "basic", "hmac"] = "none"
+    token: str | None = None
+    username: str | None = None
+    password: str | None = None
+    secret: str | None = None
+    timestamp_header: str | None = None
+    max_age: Duration | None = None
+
+    @model_validator(mode="after")
+    def _fields(self) -> AuthConfig:
+        need = {"bearer": ("token",), "basic": ("username", "password"), "hmac": ("secret",)}
+        missing = [f for f in need.get(self.type, ()) if not getattr(self, f)]
+        if missing:
+            raise ValueError(f"{self.type} auth needs {' and '.join(missing)}")
+        return self
+
+
+class RouteRule(Strict):
+    """Maps one label (or payload field exposed as a label) to a customer or a device."""
+
+    label: str
+    to: Literal["customer", "contract", "device", "ip"]
+    map: dict[str, str] | None = None
+
+
+DEFAULT_ROUTING = (
+    RouteRule(label="device", to="device"),
+    RouteRule(label="instance", to="ip"),
+    RouteRule(label="customer", to="customer"),
+    RouteRule(label="contract", to="contract"),
+)
+
+
+class SourceConfig(Strict):
+    name: Identifier
+    type: str
+    auth: AuthConfig = AuthConfig()
+    routing: list[RouteRule] = Field(default_factory=lambda: list(DEFAULT_ROUTING))
+
+
+class MaintenanceConfig(Strict):
+    device: Identifier | None = None
+    customer: Identifier | None = None
+    start: datetime
+    end: datetime
+    reason: str = ""
+
+    @model_validator(mode="after")
+    def _window(self) -> MaintenanceConfig:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError("start and end need a UTC offset, e.g. 2026-10-03T22:00:00+02:00")
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        if (self.device is None) == (self.customer is None):
+            raise ValueError("name exactly one of device or customer")
+        return self
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    ENGINEER = "engineer"
+    ACCOUNT_MANAGER = "account_manager"
+    CUSTOMER = "customer"
+
+
+class TokenConfig(Strict):
+    name: Identifier
+    token: Annotated[str, Field(min_length=8)]
+    role: Role
+    customer: Identifier | None = None
+
+    @model_validator(mode="after")
+    def _binding(self) -> TokenConfig:
+        if self.role == Role.CUSTOMER and not self.customer:
+            raise ValueError("a customer token must name its customer")
+        if self.role != Role.CUSTOMER and self.customer:
+            raise ValueError("only a customer token is bound to a customer")
+        return self
+
+
+class MajorIncidentConfig(Strict):
+    threshold: Annotated[int, Field(ge=2)] = 5
+    window: Duration = 600
+    group_by: list[Literal["alertname", "parent"]] = Field(
+        default_factory=lambda: ["alertname", "parent"]
+    )
+
+
+class ServiceConfig(Strict):
+    body_limit: Annotated[int, Field(ge=1024)] = 1024 * 1024
+    autoclose_interval: Duration = 60
+    sla_check_interval: Duration = 30
+    default_line: Line = Line.L1
+    ticket_prefix: Annotated[str, Field(pattern=r"^[A-Z]{2,6}$")] = "INC"
+
+
+class Config(Strict):
+    service: ServiceConfig = ServiceConfig()
+    calendars: dict[Identifier, CalendarConfig]
+    sla_policies: dict[Identifier, SlaPolicyConfig]
+    customers: list[CustomerConfig]
+    devices: list[DeviceConfig] = Field(default_factory=list)
+    sources: list[SourceConfig] = Field(default_factory=list)
+    maintenance: list[MaintenanceConfig] = Field(default_factory=list)
+    api_tokens: list[TokenConfig] = Field(default_factory=list)
+    major_incidents: MajorIncidentConfig = MajorIncidentConfig()
+
+    def customer(self, customer_id: str) -> CustomerConfig | None:
+        return next((c for c in self.customers if c.id == customer_id), None)
+
+    def device(self, device_id: str) -> DeviceConfig | None:
+        return next((d for d in self.devices if d.id == device_id), None)
+
+    def source(self, name: str) -> SourceConfig | None:
+        return next((s for s in self.sources if s.name == name), None)
+
+
+__all__ = [
+    "Config",
+    "CustomerConfig",
+    "DeviceConfig",
+    "Origin",
+    "Role",
+    "SourceConfig",
+    "TokenConfig",
+]

@@ -1,0 +1,165 @@
+"""Tables (SQLAlchemy Core). Migrations in bridge/migrations create them; this is the query side.
+
+`ticket_events` is the append-only truth; `tickets` is a projection of it for fast queries and
+can be rebuilt from the events alone (bridge.projection). Alerts are split in two: a narrow hot
+row per (source, identity) that repeats upsert, and a wide insert-only row per episode that
+keeps labels and the raw payload.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC in, aware UTC out, on SQLite (which stores naive text) as on PostgreSQL."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime refused by the store")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+metadata = sa.MetaData()
+
+tickets = sa.Table(
+    "tickets",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("customer_id", sa.String(64), nullable=False),
+    sa.Column("contract", sa.String(128), nullable=False),
+    sa.Column("device_id", sa.String(64)),
+    sa.Column("device_ip", sa.String(64)),
+    sa.Column("title", sa.String(512), nullable=False),
+    sa.Column("summary", sa.Text, nullable=False, default=""),
+    sa.Column("description", sa.Text, nullable=False, default=""),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("priority", sa.String(2), nullable=False),
+    sa.Column("line", sa.String(2), nullable=False),
+    sa.Column("assignee", sa.String(128)),
+    sa.Column("origin", sa.String(16), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False, default="incident"),
+    sa.Column("parent_id", sa.Integer, sa.ForeignKey("tickets.id")),
+    sa.Column("related_id", sa.Integer, sa.ForeignKey("tickets.id")),
+    sa.Column("group_key", sa.String(256)),
+    sa.Column("dedup_source", sa.String(64)),
+    sa.Column("dedup_identity", sa.String(256)),
+    sa.Column("entered_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("assigned_at", UTCDateTime),
+    sa.Column("resolved_at", UTCDateTime),
+    sa.Column("closed_at", UTCDateTime),
+    sa.Column("close_reason", sa.String(32)),
+    sa.Column("close_deadline", UTCDateTime),
+    sa.Column("sla_flags", sa.String(64), nullable=False, default=""),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Index(
+        "uq_tickets_open_alert",
+        "customer_id",
+        "dedup_source",
+        "dedup_identity",
+        unique=True,
+        sqlite_where=sa.text("closed_at IS NULL AND dedup_identity IS NOT NULL"),
+        postgresql_where=sa.text("closed_at IS NULL AND dedup_identity IS NOT NULL"),
+    ),
+    sa.Index("ix_tickets_queue", "status", "priority", "entered_at"),
+    sa.Index("ix_tickets_customer", "customer_id", "entered_at"),
+    sa.Index("ix_tickets_deadline", "close_deadline"),
+    sa.Index("ix_tickets_group", "customer_id", "group_key", "entered_at"),
+)
+
+ticket_events = sa.Table(
+    "ticket_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("ticket_id", sa.Integer, sa.ForeignKey("tickets.id"), nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("recorded_at", UTCDateTime, nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("actor", sa.String(128), nullable=False),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.UniqueConstraint("ticket_id", "seq", name="uq_ticket_events_seq"),
+)
+
+alert_keys = sa.Table(
+    "alert_keys",
+    metadata,
+    sa.Column("source", sa.String(64), primary_key=True),
+    sa.Column("identity", sa.String(256), primary_key=True),
+    sa.Column("customer_id", sa.String(64)),
+    sa.Column("device_id", sa.String(64)),
+    sa.Column("ticket_id", sa.Integer, sa.ForeignKey("tickets.id")),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("first_seen", UTCDateTime, nullable=False),
+    sa.Column("last_seen", UTCDateTime, nullable=False),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Index("ix_alert_keys_ticket", "ticket_id"),
+)
+
+alerts = sa.Table(
+    "alerts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("source", sa.String(64), nullable=False),
+    sa.Column("source_type", sa.String(32), nullable=False),
+    sa.Column("identity", sa.String(256), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("received_at", UTCDateTime, nullable=False),
+    sa.Column("customer_id", sa.String(64)),
+    sa.Column("device_id", sa.String(64)),
+    sa.Column("ticket_id", sa.Integer, sa.ForeignKey("tickets.id")),
+    sa.Column("unrouted", sa.Boolean, nullable=False),
+    sa.Column("severity", sa.String(64)),
+    sa.Column("title", sa.String(512), nullable=False),
+    sa.Column("labels", sa.JSON, nullable=False),
+    sa.Column("annotations", sa.JSON, nullable=False),
+    sa.Column("raw", sa.JSON, nullable=False),
+    sa.Column("starts_at", UTCDateTime),
+    sa.Column("ends_at", UTCDateTime),
+    sa.Index("ix_alerts_key", "source", "identity"),
+    sa.Index("ix_alerts_unrouted", "unrouted", "received_at"),
+)
+
+device_states = sa.Table(
+    "device_states",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("device_id", sa.String(64), nullable=False),
+    sa.Column("check", sa.String(32), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("ended_at", UTCDateTime),
+    sa.Column("detail", sa.JSON, nullable=False),
+    sa.Index("ix_device_states_device", "device_id", "check", "started_at"),
+)
+
+maintenance = sa.Table(
+    "maintenance",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("customer_id", sa.String(64)),
+    sa.Column("device_id", sa.String(64)),
+    sa.Column("starts_at", UTCDateTime, nullable=False),
+    sa.Column("ends_at", UTCDateTime, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("origin", sa.String(16), nullable=False),
+    sa.Index("ix_maintenance_device", "device_id", "starts_at"),
+)

@@ -1,0 +1,281 @@
+"""Ticket commands. Each runs inside the writer's transaction and appends events.
+
+Every change goes through `record`, which folds the event into the projection with
+bridge.projection.apply and updates the row compare-and-set on its version (and, for status
+changes, on the old status), so two writers can never both move one ticket.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from bridge import projection
+from bridge.config import Config
+from bridge.lifecycle import (
+    CloseReason,
+    Line,
+    Origin,
+    Priority,
+    Status,
+    TransitionRefused,
+    can_escalate,
+    plan_transition,
+)
+from bridge.store.schema import ticket_events, tickets
+
+
+class NotFound(Exception):
+    """No such ticket (or not visible to the caller: same answer, so ids do not leak)."""
+
+
+class Conflict(Exception):
+    """The ticket changed under us; the caller may read it again and retry."""
+
+
+class Invalid(Exception):
+    """A command that is well-formed but makes no sense for this ticket."""
+
+
+@dataclass(frozen=True, slots=True)
+class TicketKey:
+    prefix: str
+
+    def format(self, ticket_id: int) -> str:
+        return f"{self.prefix}-{ticket_id:06d}"
+
+    def parse(self, text: str) -> int:
+        prefix, _, number = text.partition("-")
+        if prefix != self.prefix or not number.isdigit():
+            raise NotFound(text)
+        return int(number)
+
+
+def _jsonable(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in data.items()}
+
+
+def load(conn: sa.Connection, ticket_id: int) -> dict[str, Any]:
+    row = conn.execute(sa.select(tickets).where(tickets.c.id == ticket_id)).mappings().first()
+    if row is None:
+        raise NotFound(str(ticket_id))
+    return dict(row)
+
+
+def record(
+    conn: sa.Connection,
+    row: dict[str, Any],
+    kind: str,
+    at: datetime,
+    actor: str,
+    data: Mapping[str, Any],
+    *,
+    now: datetime,
+) -> dict[str, Any]:
+    """Append one event and update the projection with compare-and-set."""
+    data = _jsonable(data)
+    new = projection.apply(row, kind, at, data)
+    cond = [tickets.c.id == row["id"], tickets.c.version == row["version"]]
+    if kind == "status_changed":
+        cond.append(tickets.c.status == data["from"])
+    values = {k: v for k, v in new.items() if k != "id"}
+    result = conn.execute(sa.update(tickets).where(*cond).values(**values))
+    if result.rowcount != 1:
+        raise Conflict(f"ticket {row['id']} changed meanwhile")
+    conn.execute(
+        sa.insert(ticket_events).values(
+            ticket_id=row["id"],
+            seq=new["version"],
+            at=at,
+            recorded_at=now,
+            kind=kind,
+            actor=actor,
+            data=data,
+        )
+    )
+    new["id"] = row["id"]
+    return new
+
+
+def create(
+    conn: sa.Connection,
+    cfg: Config,
+    *,
+    customer_id: str,
+    title: str,
+    origin: Origin,
+    priority: Priority,
+    at: datetime,
+    actor: str,
+    now: datetime,
+    device_id: str | None = None,
+    summary: str = "",
+    description: str = "",
+    kind: str = "incident",
+    group_key: str | None = None,
+    dedup_source: str | None = None,
+    dedup_identity: str | None = None,
+    related_id: int | None = None,
+) -> dict[str, Any]:
+    customer = cfg.customer(customer_id)
+    if customer is None:
+        raise Invalid(f"unknown customer '{customer_id}'")
+    device = cfg.device(device_id) if device_id else None
+    if device_id and (device is None or device.customer != customer_id):
+        raise Invalid(f"unknown device '{device_id}' for customer '{customer_id}'")
+    data = {
+        "customer_id": customer_id,
+        "contract": customer.contract,
+        "device_id": device_id,
+        "device_ip": device.ip if device else None,
+        "title": title,
+        "summary": summary,
+        "description": description,
+        "priority": priority.value,
+        "line": cfg.service.default_line.value,
+        "origin": origin.value,
+        "kind": kind,
+        "group_key": group_key,
+        "dedup_source": dedup_source,
+        "dedup_identity": dedup_identity,
+        "parent_id": None,
+        "related_id": related_id,
+        "status": Status.NEW.value,
+    }
+    row = projection.apply(None, "created", at, data)
+    ticket_id = conn.execute(sa.insert(tickets).values(**row)).inserted_primary_key[0]
+    conn.execute(
+        sa.insert(ticket_events).values(
+            ticket_id=ticket_id,
+            seq=1,
+            at=at,
+            recorded_at=now,
+            kind="created",
+            actor=actor,
+            data=data,
+        )
+    )
+    row["id"] = ticket_id
+    return row
+
+
+def assign(
+    conn: sa.Connection, row: dict, assignee: str, *, at: datetime, actor: str, now: datetime
+) -> dict:
+    """Assigning a new ticket means the engineer accepted it: it goes in progress."""
+    if row["status"] == Status.CLOSED:
+        raise TransitionRefused(Status.CLOSED, Status.CLOSED, [], "a closed ticket is final")
+    if row["assignee"] == assignee:
+        return row
+    row = record(
+        conn, row, "assigned", at, actor, {"assignee": assignee, "from": row["assignee"]}, now=now
+    )
+    if row["status"] == Status.NEW:
+        row = transition(conn, row, Status.IN_PROGRESS, cfg=None, at=at, actor=actor, now=now)
+    return row
+
+
+def transition(
+    conn: sa.Connection,
+    row: dict,
+    target: Status,
+    *,
+    cfg: Config | None,
+    at: datetime,
+    actor: str,
+    now: datetime,
+    reason: str = "",
+    close_reason: CloseReason | None = None,
+) -> dict:
+    current = Status(row["status"])
+    plan = plan_transition(current, target, assignee=row["assignee"], close_reason=close_reason)
+    data: dict[str, Any] = {"from": plan.old.value, "to": plan.new.value, "rule": plan.rule}
+    if reason:
+        data["reason"] = reason
+    if plan.close_reason is not None:
+        data["close_reason"] = plan.close_reason.value
+    if target == Status.RESOLVED:
+        window = 24 * 3600.0
+        if cfg is not None and (customer := cfg.customer(row["customer_id"])) is not None:
+            window = customer.verification_window
+        data["close_deadline"] = at + timedelta(seconds=window)
+    return record(conn, row, "status_changed", at, actor, data, now=now)
+
+
+def comment(
+    conn: sa.Connection, row: dict, text: str, *, at: datetime, actor: str, now: datetime
+) -> dict:
+    return record(conn, row, "commented", at, actor, {"text": text}, now=now)
+
+
+def escalate(
+    conn: sa.Connection, row: dict, target: Line, reason: str, *, at: datetime, actor: str,
+    now: datetime,
+) -> dict:
+    current = Line(row["line"])
+    if row["status"] == Status.CLOSED:
+        raise Invalid("a closed ticket is final")
+    if not can_escalate(current, target):
+        raise Invalid(f"escalation goes up only: the ticket is at {current.value}")
+    data = {"from": current.value, "to": target.value, "reason": reason}
+    return record(conn, row, "escalated", at, actor, data, now=now)
+
+
+def change_priority(
+    conn: sa.Connection, row: dict, target: Priority, reason: str, *, at: datetime, actor: str,
+    now: datetime,
+) -> dict:
+    if row["status"] == Status.CLOSED:
+        raise Invalid("a closed ticket is final")
+    if row["priority"] == target:
+        return row
+    data = {"from": row["priority"], "to": target.value, "reason": reason}
+    return record(conn, row, "priority_changed", at, actor, data, now=now)
+
+
+def close_due(conn: sa.Connection, *, now: datetime, actor: str = "auto-close") -> list[int]:
+    """Close every resolved ticket whose verification window has passed, at its deadline."""
+    due = conn.execute(
+        sa.select(tickets)
+        .where(tickets.c.status == Status.RESOLVED.value, tickets.c.close_deadline <= now)
+        .order_by(tickets.c.close_deadline)
+    ).mappings()
+    closed = []
+    for r in list(due):
+        row = dict(r)
+        transition(
+            conn,
+            row,
+            Status.CLOSED,
+            cfg=None,
+            at=row["close_deadline"],
+            actor=actor,
+            now=now,
+            reason="no answer within the verification window",
+            close_reason=CloseReason.NO_ANSWER,
+        )
+        closed.append(row["id"])
+    return closed
+
+
+def history(conn: sa.Connection, ticket_id: int) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        sa.select(ticket_events)
+        .where(ticket_events.c.ticket_id == ticket_id)
+        .order_by(ticket_events.c.seq)
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def rebuild_projection(conn: sa.Connection, ticket_id: int) -> dict[str, Any]:
+    """Recompute a ticket's row from its events alone and write it back."""
+    state = projection.rebuild(history(conn, ticket_id))
+    if state is None:
+        raise NotFound(str(ticket_id))
+    conn.execute(sa.update(tickets).where(tickets.c.id == ticket_id).values(**state))
+    state["id"] = ticket_id
+    return state
