@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from bridge.config.models import Config
 
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +82,9 @@ def _resolve_env(data: Any, env: dict[str, str], path: tuple, problems: list[Pro
     if isinstance(data, str):
 
         def sub(m: re.Match[str]) -> str:
-            name = m.group(1)
+            name, default = m.group(1), m.group(2)
+            if name not in env and default is not None:
+                return default
             if name not in env:
                 problems.append(
                     Problem(render_path(path), f"environment variable {name} is not set")

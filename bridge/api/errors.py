@@ -1,0 +1,111 @@
+"""Every failure becomes a JSON answer naming the problem; only a bug becomes a 500."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from bridge.config.loader import render_path
+from bridge.lifecycle import TransitionRefused
+from bridge.store import StoreError
+from bridge.tickets import Conflict, Invalid, NotFound
+
+log = logging.getLogger(__name__)
+M = TypeVar("M", bound=BaseModel)
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.extra = extra
+
+
+def error_response(status: int, message: str, **extra: Any) -> web.Response:
+    body = {"error": message, **extra}
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return web.json_response(body, status=status, headers=headers)
+
+
+def validation_problems(err: ValidationError, prefix: str = "") -> list[dict[str, str]]:
+    out = []
+    for e in err.errors():
+        loc = [p for p in e["loc"] if p not in ("str", "int", "float", "bool")]
+        path = render_path([prefix, *loc] if prefix else loc) if loc or prefix else ""
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "missing":
+            msg = "field required"
+        elif e["type"] == "extra_forbidden":
+            msg = "unknown field"
+        out.append({"path": path, "message": msg})
+    return out
+
+
+async def read_json(request: web.Request, limit: int) -> Any:
+    """The body as JSON, or a 4xx that says what is wrong with it."""
+    ctype = request.content_type
+    if ctype not in ("application/json", "") and not ctype.endswith("+json"):
+        raise ApiError(415, f"content type must be application/json, not {ctype}")
+    if request.content_length is not None and request.content_length > limit:
+        raise ApiError(413, f"body is larger than the limit of {limit} bytes")
+    body = await request.content.read(limit + 1)
+    if len(body) > limit:
+        raise ApiError(413, f"body is larger than the limit of {limit} bytes")
+    request["raw_body"] = body
+    try:
+        return json.loads(body)
+    except UnicodeDecodeError as err:
+        raise ApiError(400, "body is not UTF-8") from err
+    except json.JSONDecodeError as err:
+        raise ApiError(400, f"malformed JSON: {err.msg} at line {err.lineno} column {err.colno}")
+
+
+async def read_model(request: web.Request, model: type[M], limit: int = 65536) -> M:
+    data = await read_json(request, limit)
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        raise ApiError(400, "invalid request", problems=validation_problems(err)) from err
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ApiError as err:
+        return error_response(err.status, err.message, **err.extra)
+    except NotFound:
+        return error_response(404, "no such ticket")
+    except TransitionRefused as err:
+        return error_response(
+            409,
+            err.why,
+            status=err.current.value,
+            requested=err.target.value,
+            allowed=[s.value for s in err.allowed],
+        )
+    except Invalid as err:
+        return error_response(409, str(err))
+    except Conflict as err:
+        return error_response(409, f"{err}; read the ticket again and retry")
+    except StoreError as err:
+        log.error("store error on %s %s: %s", request.method, request.path, err)
+        return error_response(503, "the store is unavailable; retry later")
+    except web.HTTPException as exc:
+        if exc.status >= 400 and exc.content_type != "application/json":
+            return error_response(exc.status, exc.reason or "error")
+        raise
+    except Exception:
+        request_id = uuid.uuid4().hex[:12]
+        log.exception("unexpected error on %s %s (request %s)", request.method, request.path, request_id)
+        return error_response(500, "internal error", request_id=request_id)

@@ -1,0 +1,90 @@
+"""The composition root: the only module that knows every part and wires them together."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bridge import jobs
+from bridge import tickets as tk
+from bridge.api import health, openapi
+from bridge.api import tickets as ticket_api
+from bridge.api.auth import TokenBook
+from bridge.api.errors import error_middleware
+from bridge.clock import Clock, SystemClock
+from bridge.config import Config
+from bridge.service import Services
+from bridge.store import Engines, Writer, create_engines, migrate
+
+log = logging.getLogger(__name__)
+
+SCHEDULER = web.AppKey("scheduler", AsyncIOScheduler)
+
+
+@dataclass(frozen=True, slots=True)
+class StoreOptions:
+    url: str
+    synchronous: str = "NORMAL"
+
+
+def open_store(options: StoreOptions) -> Engines:
+    engines = create_engines(options.url, synchronous=options.synchronous)
+    migrate(engines)
+    return engines
+
+
+def build_app(
+    cfg: Config,
+    engines: Engines,
+    *,
+    clock: Clock | None = None,
+    run_scheduler: bool = True,
+) -> web.Application:
+    """Build the aiohttp app; the store must be migrated already (see open_store)."""
+    clock = clock or SystemClock()
+    writer = Writer(engines.write)
+    services = Services(cfg=cfg, clock=clock, engines=engines, writer=writer)
+    app = web.Application(middlewares=[error_middleware], client_max_size=cfg.service.body_limit)
+    app[ticket_api.SERVICES] = services
+    app[ticket_api.TOKENS] = TokenBook(cfg)
+
+    async def writer_ctx(_app: web.Application) -> AsyncIterator[None]:
+        writer.start()
+        await services.write(lambda conn: jobs.sync_maintenance(conn, cfg))
+        closed = await services.write(lambda conn: tk.close_due(conn, now=clock.now()))
+        if closed:
+            log.info("applied %d auto-close deadlines that passed while stopped", len(closed))
+        yield
+        writer.stop()
+
+    app.cleanup_ctx.append(writer_ctx)
+
+    if run_scheduler:
+
+        async def scheduler_ctx(_app: web.Application) -> AsyncIterator[None]:
+            scheduler = AsyncIOScheduler(
+                job_defaults={"coalesce": True, "misfire_grace_time": 300, "max_instances": 1},
+                timezone="UTC",
+            )
+            jobs.schedule(scheduler, services)
+            scheduler.start()
+            app[SCHEDULER] = scheduler
+            yield
+            scheduler.shutdown(wait=False)
+
+        app.cleanup_ctx.append(scheduler_ctx)
+
+    ticket_api.add_routes(app)
+    health.add_routes(app)
+    openapi.add_routes(app)
+    return app
+
+
+def ping_store(engines: Engines) -> None:
+    with engines.read.connect() as conn:
+        conn.execute(sa.text("SELECT 1"))

@@ -1,0 +1,105 @@
+"""The `slabridge` command: serve, check-config, and the operator's tools."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from bridge.config import Config, ConfigError, load_config
+
+EXIT_BAD_CONFIG = 2
+
+
+def _load(path: str) -> Config:
+    try:
+        return load_config(path)
+    except ConfigError as err:
+        for line in err.lines():
+            print(line, file=sys.stderr)
+        raise SystemExit(EXIT_BAD_CONFIG) from None
+
+
+def _store_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", default="var", help="where the embedded SQLite store lives")
+    p.add_argument("--database-url", help="e.g. postgresql+psycopg://user@127.0.0.1/slabridge")
+    p.add_argument(
+        "--synchronous",
+        choices=["NORMAL", "FULL"],
+        default="NORMAL",
+        help="SQLite durability: NORMAL survives a killed process, FULL also a power loss",
+    )
+
+
+def _open_store(args: argparse.Namespace):  # noqa: ANN202 - returns Engines
+    from bridge.app import StoreOptions, open_store
+    from bridge.store import database_url
+
+    try:
+        url = database_url(args.data_dir, args.database_url)
+        return open_store(StoreOptions(url, args.synchronous))
+    except Exception as err:  # noqa: BLE001 - an operator needs the reason, not a traceback
+        print(f"slabridge: cannot open the store: {err}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    cfg = _load(args.config)
+    print(
+        f"{args.config}: OK — {len(cfg.customers)} customers, {len(cfg.devices)} devices, "
+        f"{len(cfg.sources)} webhook sources, {len(cfg.api_tokens)} API tokens"
+    )
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from bridge.app import build_app
+
+    cfg = _load(args.config)
+    engines = _open_store(args)
+    app = build_app(cfg, engines)
+    logging.getLogger(__name__).info("slabridge listening on http://%s:%d", args.host, args.port)
+    try:
+        web.run_app(app, host=args.host, port=args.port, print=None, shutdown_timeout=10)
+    finally:
+        engines.dispose()
+    return 0
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "check-config": cmd_check_config,
+    "serve": cmd_serve,
+}
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="slabridge", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    check = sub.add_parser("check-config", help="validate a configuration file and exit")
+    check.add_argument("--config", required=True)
+    serve = sub.add_parser("serve", help="run the API, webhooks and scheduler")
+    serve.add_argument("--config", required=True)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    _store_args(serve)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    args = parser().parse_args(argv)
+    if hasattr(args, "config") and not Path(args.config).exists():
+        print(f"{args.config}: no such file", file=sys.stderr)
+        return EXIT_BAD_CONFIG
+    return COMMANDS[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
