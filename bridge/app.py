@@ -12,12 +12,17 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bridge import jobs
 from bridge import tickets as tk
+from bridge.api import alerts as alert_api
 from bridge.api import health, openapi
 from bridge.api import tickets as ticket_api
 from bridge.api.auth import TokenBook
 from bridge.api.errors import error_middleware
 from bridge.clock import Clock, SystemClock
 from bridge.config import Config
+from bridge.ingest import Context
+from bridge.metrics import METRICS, Metrics
+from bridge.metrics import add_routes as metrics_routes
+from bridge.routing import Router
 from bridge.service import Services
 from bridge.store import Engines, Writer, create_engines, migrate
 
@@ -44,6 +49,7 @@ def build_app(
     *,
     clock: Clock | None = None,
     run_scheduler: bool = True,
+    metrics: Metrics | None = None,
 ) -> web.Application:
     """Build the aiohttp app; the store must be migrated already (see open_store)."""
     clock = clock or SystemClock()
@@ -52,6 +58,8 @@ def build_app(
     app = web.Application(middlewares=[error_middleware], client_max_size=cfg.service.body_limit)
     app[ticket_api.SERVICES] = services
     app[ticket_api.TOKENS] = TokenBook(cfg)
+    app[METRICS] = metrics or Metrics(cfg)
+    app[alert_api.INGEST] = Context(cfg=cfg, router=Router(cfg))
 
     async def writer_ctx(_app: web.Application) -> AsyncIterator[None]:
         writer.start()
@@ -80,7 +88,9 @@ def build_app(
         app.cleanup_ctx.append(scheduler_ctx)
 
     ticket_api.add_routes(app)
+    alert_api.add_routes(app)
     health.add_routes(app)
+    metrics_routes(app)
     openapi.add_routes(app)
     return app
 

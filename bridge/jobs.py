@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+
 import sqlalchemy as sa
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 

@@ -39,7 +39,8 @@ _CREATED_FIELDS = (
     "line",
     "origin",
     "kind",
-    "group_key",
+    "alertname",
+    "parent_device",
     "dedup_source",
     "dedup_identity",
     "parent_id",
@@ -53,7 +54,9 @@ def _parse_time(value: Any) -> datetime | None:
     return datetime.fromisoformat(value)
 
 
-def apply(state: Mapping[str, Any] | None, kind: str, at: datetime, data: Mapping[str, Any]) -> dict:
+def apply(
+    state: Mapping[str, Any] | None, kind: str, at: datetime, data: Mapping[str, Any]
+) -> dict:
     """Return the projection after one event; `state` is None before `created`."""
     if kind not in EVENT_KINDS:
         raise ValueError(f"unknown event kind {kind!r}")

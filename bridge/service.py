@@ -57,7 +57,9 @@ class Services:
         return await asyncio.to_thread(run)
 
     async def command(
-        self, key: str, fn: Callable[[sa.Connection, dict[str, Any]], dict[str, Any]],
+        self,
+        key: str,
+        fn: Callable[[sa.Connection, dict[str, Any]], dict[str, Any]],
         visible: Callable[[dict[str, Any]], bool] = lambda row: True,
     ) -> dict[str, Any]:
         """Load the ticket inside the write transaction, apply `fn`, return the new row."""
@@ -76,12 +78,16 @@ class Services:
         query = sa.select(tickets)
         for name, value in filters.items():
             query = query.where(_FILTER_COLUMNS[name] == value)
-        query = query.order_by(
-            _PRIORITY_ORDER,
-            sa.case((tickets.c.kind == "major", 0), else_=1),
-            tickets.c.entered_at,
-            tickets.c.id,
-        ).limit(limit).offset(offset)
+        query = (
+            query.order_by(
+                _PRIORITY_ORDER,
+                sa.case((tickets.c.kind == "major", 0), else_=1),
+                tickets.c.entered_at,
+                tickets.c.id,
+            )
+            .limit(limit)
+            .offset(offset)
+        )
 
         def run(conn: sa.Connection) -> list[dict]:
             return [dict(r) for r in conn.execute(query).mappings()]

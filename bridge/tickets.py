@@ -116,7 +116,7 @@ def create(
     summary: str = "",
     description: str = "",
     kind: str = "incident",
-    group_key: str | None = None,
+    alertname: str | None = None,
     dedup_source: str | None = None,
     dedup_identity: str | None = None,
     related_id: int | None = None,
@@ -139,7 +139,8 @@ def create(
         "line": cfg.service.default_line.value,
         "origin": origin.value,
         "kind": kind,
-        "group_key": group_key,
+        "alertname": alertname,
+        "parent_device": device.depends_on if device else None,
         "dedup_source": dedup_source,
         "dedup_identity": dedup_identity,
         "parent_id": None,
@@ -213,7 +214,13 @@ def comment(
 
 
 def escalate(
-    conn: sa.Connection, row: dict, target: Line, reason: str, *, at: datetime, actor: str,
+    conn: sa.Connection,
+    row: dict,
+    target: Line,
+    reason: str,
+    *,
+    at: datetime,
+    actor: str,
     now: datetime,
 ) -> dict:
     current = Line(row["line"])
@@ -226,7 +233,13 @@ def escalate(
 
 
 def change_priority(
-    conn: sa.Connection, row: dict, target: Priority, reason: str, *, at: datetime, actor: str,
+    conn: sa.Connection,
+    row: dict,
+    target: Priority,
+    reason: str,
+    *,
+    at: datetime,
+    actor: str,
     now: datetime,
 ) -> dict:
     if row["status"] == Status.CLOSED:

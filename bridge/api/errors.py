@@ -64,7 +64,9 @@ async def read_json(request: web.Request, limit: int) -> Any:
     except UnicodeDecodeError as err:
         raise ApiError(400, "body is not UTF-8") from err
     except json.JSONDecodeError as err:
-        raise ApiError(400, f"malformed JSON: {err.msg} at line {err.lineno} column {err.colno}")
+        raise ApiError(
+            400, f"malformed JSON: {err.msg} at line {err.lineno} column {err.colno}"
+        ) from err
 
 
 async def read_model(request: web.Request, model: type[M], limit: int = 65536) -> M:
@@ -107,5 +109,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         raise
     except Exception:
         request_id = uuid.uuid4().hex[:12]
-        log.exception("unexpected error on %s %s (request %s)", request.method, request.path, request_id)
+        log.exception(
+            "unexpected error on %s %s (request %s)", request.method, request.path, request_id
+        )
         return error_response(500, "internal error", request_id=request_id)

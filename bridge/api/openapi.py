@@ -17,7 +17,10 @@ def _op(summary: str, body: type[BaseModel] | None = None, ok: int = 200, **extr
         "summary": summary,
         "responses": {
             str(ok): {"description": "success", "content": {"application/json": {}}},
-            "400": {"description": "invalid request", "content": {"application/json": {"schema": _ERROR}}},
+            "400": {
+                "description": "invalid request",
+                "content": {"application/json": {"schema": _ERROR}},
+            },
             "401": {"description": "missing or unknown token"},
             "403": {"description": "role not allowed"},
         },
@@ -26,12 +29,22 @@ def _op(summary: str, body: type[BaseModel] | None = None, ok: int = 200, **extr
     if body is not None:
         op["requestBody"] = {
             "required": True,
-            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{body.__name__}"}}},
+            "content": {
+                "application/json": {"schema": {"$ref": f"#/components/schemas/{body.__name__}"}}
+            },
         }
     return op
 
 
-_ID = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}, "example": "INC-000001"}]
+_ID = [
+    {
+        "name": "id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string"},
+        "example": "INC-000001",
+    }
+]
 _TICKET_ERRORS = {
     "404": {"description": "no such ticket (or not yours)"},
     "409": {"description": "the lifecycle refuses this; `allowed` lists the possible statuses"},
@@ -56,18 +69,46 @@ PATHS: dict[str, dict[str, dict]] = {
         ),
     },
     "/api/v1/tickets/{id}": {"get": _op("A ticket with its whole history", parameters=_ID)},
-    "/api/v1/tickets/{id}/assign": {"post": _ticket_op("Assign (a new ticket goes in progress)", t.Assign)},
-    "/api/v1/tickets/{id}/transition": {"post": _ticket_op("Move through the lifecycle", t.Transition)},
+    "/api/v1/tickets/{id}/assign": {
+        "post": _ticket_op("Assign (a new ticket goes in progress)", t.Assign)
+    },
+    "/api/v1/tickets/{id}/transition": {
+        "post": _ticket_op("Move through the lifecycle", t.Transition)
+    },
     "/api/v1/tickets/{id}/comments": {"post": _ticket_op("Add an engineer's comment", t.Comment)},
-    "/api/v1/tickets/{id}/escalate": {"post": _ticket_op("Escalate to a higher support line", t.Escalate)},
+    "/api/v1/tickets/{id}/escalate": {
+        "post": _ticket_op("Escalate to a higher support line", t.Escalate)
+    },
     "/api/v1/tickets/{id}/priority": {"post": _ticket_op("Change the priority", t.ChangePriority)},
     "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "alive"}}}},
-    "/readyz": {"get": {"summary": "Readiness (store reachable)", "responses": {"200": {"description": "ready"}, "503": {"description": "store unavailable"}}}},
-    "/api/v1/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3"}}}},
+    "/readyz": {
+        "get": {
+            "summary": "Readiness (store reachable)",
+            "responses": {
+                "200": {"description": "ready"},
+                "503": {"description": "store unavailable"},
+            },
+        }
+    },
+    "/api/v1/openapi.json": {
+        "get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3"}}}
+    },
+    "/metrics": {
+        "get": {
+            "summary": "Prometheus metrics (text format, or OpenMetrics by Accept)",
+            "security": [],
+            "responses": {"200": {"description": "metrics"}},
+        }
+    },
 }
 
 MODELS: list[type[BaseModel]] = [
-    t.CreateTicket, t.Assign, t.Transition, t.Comment, t.Escalate, t.ChangePriority,
+    t.CreateTicket,
+    t.Assign,
+    t.Transition,
+    t.Comment,
+    t.Escalate,
+    t.ChangePriority,
 ]
 
 EXTRA_PATHS: list[dict[str, dict[str, dict]]] = []

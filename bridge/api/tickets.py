@@ -77,24 +77,41 @@ async def create_ticket(request: web.Request) -> web.Response:
         customer = who.customer
         origin = Origin.CUSTOMER
     if customer is None:
-        raise ApiError(400, "invalid request", problems=[{"path": "customer", "message": "field required"}])
+        raise ApiError(
+            400, "invalid request", problems=[{"path": "customer", "message": "field required"}]
+        )
     if origin.proactive:
-        raise ApiError(400, "invalid request", problems=[
-            {"path": "origin", "message": "monitoring and probe tickets come from alerts"}
-        ])
+        raise ApiError(
+            400,
+            "invalid request",
+            problems=[
+                {"path": "origin", "message": "monitoring and probe tickets come from alerts"}
+            ],
+        )
     at = svc.now()
 
     def run(conn: Any) -> dict:
         return tk.create(
-            conn, svc.cfg, customer_id=customer, title=body.title, origin=origin,
-            priority=body.priority, at=at, actor=who.name, now=at, device_id=body.device,
-            summary=body.summary, description=body.description,
+            conn,
+            svc.cfg,
+            customer_id=customer,
+            title=body.title,
+            origin=origin,
+            priority=body.priority,
+            at=at,
+            actor=who.name,
+            now=at,
+            device_id=body.device,
+            summary=body.summary,
+            description=body.description,
         )
 
     try:
         row = await svc.write(run)
     except tk.Invalid as err:
-        raise ApiError(400, "invalid request", problems=[{"path": "", "message": str(err)}]) from err
+        raise ApiError(
+            400, "invalid request", problems=[{"path": "", "message": str(err)}]
+        ) from err
     return web.json_response(svc.ticket_json(row), status=201)
 
 
@@ -102,7 +119,10 @@ async def list_tickets(request: web.Request) -> web.Response:
     svc, who = _ctx(request, *READERS)
     unknown = sorted(set(request.query) - {*FILTERS, "limit", "offset"})
     if unknown:
-        raise ApiError(400, f"unknown query parameter {unknown[0]} (known: {', '.join(FILTERS)}, limit, offset)")
+        raise ApiError(
+            400,
+            f"unknown query parameter {unknown[0]} (known: {', '.join(FILTERS)}, limit, offset)",
+        )
     filters = {k: v for k, v in request.query.items() if k in FILTERS}
     if who.role == Role.CUSTOMER:
         filters["customer"] = who.customer or ""
@@ -149,7 +169,8 @@ async def assign(request: web.Request) -> web.Response:
     body = await read_model(request, Assign)
     at = svc.now()
     return await _apply(
-        request, lambda conn, row: tk.assign(conn, row, body.assignee, at=at, actor=who.name, now=at)
+        request,
+        lambda conn, row: tk.assign(conn, row, body.assignee, at=at, actor=who.name, now=at),
     )
 
 
@@ -160,8 +181,15 @@ async def transition(request: web.Request) -> web.Response:
     return await _apply(
         request,
         lambda conn, row: tk.transition(
-            conn, row, body.to, cfg=svc.cfg, at=at, actor=who.name, now=at,
-            reason=body.reason, close_reason=body.close_reason,
+            conn,
+            row,
+            body.to,
+            cfg=svc.cfg,
+            at=at,
+            actor=who.name,
+            now=at,
+            reason=body.reason,
+            close_reason=body.close_reason,
         ),
     )
 
@@ -181,7 +209,9 @@ async def escalate(request: web.Request) -> web.Response:
     at = svc.now()
     return await _apply(
         request,
-        lambda conn, row: tk.escalate(conn, row, body.to, body.reason, at=at, actor=who.name, now=at),
+        lambda conn, row: tk.escalate(
+            conn, row, body.to, body.reason, at=at, actor=who.name, now=at
+        ),
     )
 
 

@@ -24,7 +24,10 @@ class Problem:
     line: int | None = None
 
     def format(self, file: str) -> str:
-        where = f"{self.path} (line {self.line})" if self.line else self.path
+        if self.line:
+            where = f"{self.path} (line {self.line})" if self.path else f"line {self.line}"
+        else:
+            where = self.path
         return f"{file}: {where}: {self.message}" if where else f"{file}: {self.message}"
 
 
@@ -89,7 +92,8 @@ def _resolve_env(data: Any, env: dict[str, str], path: tuple, problems: list[Pro
                 problems.append(
                     Problem(render_path(path), f"environment variable {name} is not set")
                 )
-                return ""
+                # keep the reference, so validators do not add "needs a token" to this problem
+                return m.group(0)
             return env[name]
 
         return _ENV_REF.sub(sub, data)
@@ -160,7 +164,9 @@ def _references(cfg: Config) -> list[Problem]:
                     f"unknown SLA policy '{c.sla_policy}' (known: {known(cfg.sla_policies)})",
                 )
             )
-    devices = {d.id: d for d in cfg.devices}
+    devices: dict[str, Any] = {}
+    for d in cfg.devices:  # the first of duplicate ids wins; the duplicate is reported above
+        devices.setdefault(d.id, d)
     for i, d in enumerate(cfg.devices):
         if d.customer not in customer_ids:
             problems.append(
@@ -176,14 +182,21 @@ def _references(cfg: Config) -> list[Problem]:
                     Problem(f"devices[{i}].depends_on", f"unknown device '{d.depends_on}'")
                 )
             elif parent.id == d.id:
-                problems.append(Problem(f"devices[{i}].depends_on", "a device cannot depend on itself"))
+                problems.append(
+                    Problem(f"devices[{i}].depends_on", "a device cannot depend on itself")
+                )
     for i, d in enumerate(cfg.devices):
-        seen, cur = {d.id}, d.depends_on
+        if d.depends_on == d.id:
+            continue  # reported above
+        chain, cur = [d.id], d.depends_on
         while cur in devices:
-            if cur in seen:
-                problems.append(Problem(f"devices[{i}].depends_on", "dependency cycle"))
+            if cur == d.id:
+                cycle = " -> ".join([*chain, cur])
+                problems.append(Problem(f"devices[{i}].depends_on", f"dependency cycle: {cycle}"))
                 break
-            seen.add(cur)
+            if cur in chain:
+                break  # leads into a cycle, which is reported on the devices in it
+            chain.append(cur)
             cur = devices[cur].depends_on
 
     from bridge.sources import SOURCE_TYPES  # registry; imported late to keep config light

@@ -58,7 +58,8 @@ tickets = sa.Table(
     sa.Column("kind", sa.String(16), nullable=False, default="incident"),
     sa.Column("parent_id", sa.Integer, sa.ForeignKey("tickets.id")),
     sa.Column("related_id", sa.Integer, sa.ForeignKey("tickets.id")),
-    sa.Column("group_key", sa.String(256)),
+    sa.Column("alertname", sa.String(256)),
+    sa.Column("parent_device", sa.String(64)),
     sa.Column("dedup_source", sa.String(64)),
     sa.Column("dedup_identity", sa.String(256)),
     sa.Column("entered_at", UTCDateTime, nullable=False),
@@ -82,7 +83,8 @@ tickets = sa.Table(
     sa.Index("ix_tickets_queue", "status", "priority", "entered_at"),
     sa.Index("ix_tickets_customer", "customer_id", "entered_at"),
     sa.Index("ix_tickets_deadline", "close_deadline"),
-    sa.Index("ix_tickets_group", "customer_id", "group_key", "entered_at"),
+    sa.Index("ix_tickets_alertname", "customer_id", "alertname", "entered_at"),
+    sa.Index("ix_tickets_parent_device", "customer_id", "parent_device", "entered_at"),
 )
 
 ticket_events = sa.Table(

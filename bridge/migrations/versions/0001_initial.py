@@ -36,7 +36,8 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(16), nullable=False),
         sa.Column("parent_id", sa.Integer, sa.ForeignKey("tickets.id")),
         sa.Column("related_id", sa.Integer, sa.ForeignKey("tickets.id")),
-        sa.Column("group_key", sa.String(256)),
+        sa.Column("alertname", sa.String(256)),
+        sa.Column("parent_device", sa.String(64)),
         sa.Column("dedup_source", sa.String(64)),
         sa.Column("dedup_identity", sa.String(256)),
         sa.Column("entered_at", UTCDateTime, nullable=False),
@@ -60,7 +61,10 @@ def upgrade() -> None:
     op.create_index("ix_tickets_queue", "tickets", ["status", "priority", "entered_at"])
     op.create_index("ix_tickets_customer", "tickets", ["customer_id", "entered_at"])
     op.create_index("ix_tickets_deadline", "tickets", ["close_deadline"])
-    op.create_index("ix_tickets_group", "tickets", ["customer_id", "group_key", "entered_at"])
+    op.create_index("ix_tickets_alertname", "tickets", ["customer_id", "alertname", "entered_at"])
+    op.create_index(
+        "ix_tickets_parent_device", "tickets", ["customer_id", "parent_device", "entered_at"]
+    )
 
     op.create_table(
         "ticket_events",
@@ -122,7 +126,9 @@ def upgrade() -> None:
         sa.Column("ended_at", UTCDateTime),
         sa.Column("detail", sa.JSON, nullable=False),
     )
-    op.create_index("ix_device_states_device", "device_states", ["device_id", "check", "started_at"])
+    op.create_index(
+        "ix_device_states_device", "device_states", ["device_id", "check", "started_at"]
+    )
 
     op.create_table(
         "maintenance",
@@ -138,5 +144,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("maintenance", "device_states", "alerts", "alert_keys", "ticket_events", "tickets"):
+    for table in (
+        "maintenance",
+        "device_states",
+        "alerts",
+        "alert_keys",
+        "ticket_events",
+        "tickets",
+    ):
         op.drop_table(table)
