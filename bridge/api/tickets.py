@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
+from bridge import incidents
 from bridge import tickets as tk
 from bridge.api.auth import Principal, TokenBook, principal
 from bridge.api.errors import ApiError, read_model
@@ -178,9 +179,9 @@ async def transition(request: web.Request) -> web.Response:
     svc, who = _ctx(request, *WRITERS)
     body = await read_model(request, Transition)
     at = svc.now()
-    return await _apply(
-        request,
-        lambda conn, row: tk.transition(
+
+    def run(conn: Any, row: dict) -> dict:
+        row = tk.transition(
             conn,
             row,
             body.to,
@@ -190,8 +191,11 @@ async def transition(request: web.Request) -> web.Response:
             now=at,
             reason=body.reason,
             close_reason=body.close_reason,
-        ),
-    )
+        )
+        incidents.resolve_children(conn, svc.cfg, row, at=at, actor=who.name, now=at)
+        return row
+
+    return await _apply(request, run)
 
 
 async def comment(request: web.Request) -> web.Response:

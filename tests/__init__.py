@@ -1,0 +1,1 @@
+"""slabridge test suite."""
