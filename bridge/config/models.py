@@ -297,6 +297,8 @@ class AuthConfig(Strict):
         missing = [f for f in need.get(self.type, ()) if not getattr(self, f)]
         if missing:
             raise ValueError(f"{self.type} auth needs {' and '.join(missing)}")
+        if self.max_age is not None and self.max_age < 1:
+            raise ValueError("max_age must be at least 1s")
         return self
 
 
@@ -311,6 +313,7 @@ class RouteRule(Strict):
 DEFAULT_ROUTING = (
     RouteRule(label="device", to="device"),
     RouteRule(label="instance", to="ip"),
+    RouteRule(label="host_ip", to="ip"),
     RouteRule(label="customer", to="customer"),
     RouteRule(label="contract", to="contract"),
 )

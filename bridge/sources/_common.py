@@ -30,10 +30,12 @@ BAD_TIMESTAMP = "not an RFC 3339 timestamp"
 # RFC 3339 section 5.6 date-time; the offset is mandatory, so naive times never get in.
 # `compact_offset` additionally admits "+0000" (ISO 8601 basic), which PagerDuty's own docs use.
 _RFC3339 = re.compile(
-    r"(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})\Z"
+    r"(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})\Z",
+    re.ASCII,  # \d must not match other scripts' digits
 )
 _RFC3339_COMPACT = re.compile(
-    r"(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:?\d{2})\Z"
+    r"(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:?\d{2})\Z",
+    re.ASCII,
 )
 # Go's zero time.Time: Alertmanager and Grafana send it as endsAt of every firing alert.
 GO_ZERO_TIME = datetime(1, 1, 1, tzinfo=UTC)
