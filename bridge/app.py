@@ -10,10 +10,11 @@ import sqlalchemy as sa
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bridge import jobs
+from bridge import jobs, sla_live
 from bridge import tickets as tk
 from bridge.api import alerts as alert_api
 from bridge.api import health, openapi
+from bridge.api import sla as sla_api
 from bridge.api import tickets as ticket_api
 from bridge.api.auth import TokenBook
 from bridge.api.errors import error_middleware
@@ -60,6 +61,9 @@ def build_app(
     app[ticket_api.TOKENS] = TokenBook(cfg)
     app[METRICS] = metrics or Metrics(cfg)
     app[alert_api.INGEST] = Context(cfg=cfg, router=Router(cfg))
+    policies = sla_live.Policies.from_config(cfg)
+    app[sla_api.POLICIES] = policies
+    app[METRICS].registry.register(sla_live.SlaCollector(cfg, engines.read, policies, clock))
 
     async def writer_ctx(_app: web.Application) -> AsyncIterator[None]:
         writer.start()
@@ -79,7 +83,7 @@ def build_app(
                 job_defaults={"coalesce": True, "misfire_grace_time": 300, "max_instances": 1},
                 timezone="UTC",
             )
-            jobs.schedule(scheduler, services)
+            jobs.schedule(scheduler, services, policies)
             scheduler.start()
             app[SCHEDULER] = scheduler
             yield
@@ -89,6 +93,7 @@ def build_app(
 
     ticket_api.add_routes(app)
     alert_api.add_routes(app)
+    sla_api.add_routes(app)
     health.add_routes(app)
     metrics_routes(app)
     openapi.add_routes(app)

@@ -7,6 +7,7 @@ import logging
 import sqlalchemy as sa
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bridge import sla_live
 from bridge import tickets as tk
 from bridge.config import Config
 from bridge.service import Services
@@ -41,8 +42,28 @@ async def run_auto_close(services: Services) -> list[int]:
     return closed
 
 
-def schedule(scheduler: AsyncIOScheduler, services: Services) -> None:
-    interval = services.cfg.service.autoclose_interval
+async def run_sla_check(services: Services, policies: sla_live.Policies) -> int:
+    """Put each due SLA warning and breach into its ticket's history, once."""
+    now = services.now()
+    due = await services.read(lambda conn: sla_live.check_clocks(conn, policies, now))
+    if not due:
+        return 0
+    return await services.write(lambda conn: sla_live.record_due(conn, due, now))
+
+
+def schedule(scheduler: AsyncIOScheduler, services: Services, policies: sla_live.Policies) -> None:
+    cfg = services.cfg.service
     scheduler.add_job(
-        run_auto_close, "interval", seconds=interval, args=[services], id="auto-close"
+        run_auto_close,
+        "interval",
+        seconds=cfg.autoclose_interval,
+        args=[services],
+        id="auto-close",
+    )
+    scheduler.add_job(
+        run_sla_check,
+        "interval",
+        seconds=cfg.sla_check_interval,
+        args=[services, policies],
+        id="sla-check",
     )

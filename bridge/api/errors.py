@@ -28,7 +28,8 @@ class ApiError(Exception):
         self.extra = extra
 
 
-def error_response(status: int, message: str, **extra: Any) -> web.Response:
+def error_response(status: int, message: str, /, **extra: Any) -> web.Response:
+    # positional-only: a 409 carries the ticket's own `status` among the extra fields
     body = {"error": message, **extra}
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return web.json_response(body, status=status, headers=headers)
@@ -65,7 +66,7 @@ async def read_json(request: web.Request, limit: int) -> Any:
         raise ApiError(400, "body is not UTF-8") from err
     except json.JSONDecodeError as err:
         raise ApiError(
-            400, f"malformed JSON: {err.msg} at line {err.lineno} column {err.colno}"
+            400, f"malformed JSON: {err.msg} (line {err.lineno}, column {err.colno})"
         ) from err
 
 

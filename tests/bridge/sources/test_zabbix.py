@@ -219,7 +219,17 @@ def run_script(tmp_path: Path, **changes: str | int) -> dict:
     return json.loads(completed.stdout)
 
 
-needs_node = pytest.mark.skipif(NODE is None, reason="Node.js not installed")
+def _require_node() -> None:
+    # Never a skip: scripts/install-system-deps installs nodejs where it is missing.
+    assert NODE is not None, "Node.js is needed to run the Zabbix media-type script (apt nodejs)"
+
+
+needs_node = pytest.mark.usefixtures("node_present")
+
+
+@pytest.fixture
+def node_present() -> None:
+    _require_node()
 
 
 @needs_node
