@@ -17,7 +17,7 @@ from bridge import tickets as tk
 from bridge.alert import Alert, AlertStatus, ParseError
 from bridge.api import openapi
 from bridge.api.auth import principal
-from bridge.api.errors import ApiError, read_json, read_model
+from bridge.api.errors import ApiError, decode_json, read_body, read_model
 from bridge.api.tickets import SERVICES, TOKENS
 from bridge.config import Role, SourceConfig
 from bridge.ingest import Context, IngestResult, ingest, open_ticket
@@ -62,15 +62,20 @@ async def receive(request: web.Request) -> web.Response:
         count("rejected-invalid")
         raise ApiError(404, f"unknown webhook source '{name}'")
     try:
-        payload = await read_json(request, svc.cfg.service.body_limit)
+        body = await read_body(request, svc.cfg.service.body_limit)
     except ApiError:
         count("rejected-invalid")
         raise
     try:
-        check_auth(auth_spec(source), request.headers, request["raw_body"], received_at)
+        check_auth(auth_spec(source), request.headers, body, received_at)
     except AuthError as err:
         count("rejected-auth")
         raise ApiError(401, f"sender authentication failed: {err}") from err
+    try:
+        payload = decode_json(body)
+    except ApiError:
+        count("rejected-invalid")
+        raise
     kind = get_source_type(source.type)
     try:
         batch = kind.parse(payload)

@@ -49,8 +49,8 @@ def validation_problems(err: ValidationError, prefix: str = "") -> list[dict[str
     return out
 
 
-async def read_json(request: web.Request, limit: int) -> Any:
-    """The body as JSON, or a 4xx that says what is wrong with it."""
+async def read_body(request: web.Request, limit: int) -> bytes:
+    """The raw body, or a 4xx when it is not JSON-typed or over the limit."""
     ctype = request.content_type
     if ctype not in ("application/json", "") and not ctype.endswith("+json"):
         raise ApiError(415, f"content type must be application/json, not {ctype}")
@@ -59,15 +59,23 @@ async def read_json(request: web.Request, limit: int) -> Any:
     body = await request.content.read(limit + 1)
     if len(body) > limit:
         raise ApiError(413, f"body is larger than the limit of {limit} bytes")
-    request["raw_body"] = body
+    return body
+
+
+def decode_json(body: bytes) -> Any:
     try:
         return json.loads(body)
     except UnicodeDecodeError as err:
         raise ApiError(400, "body is not UTF-8") from err
     except json.JSONDecodeError as err:
         raise ApiError(
-            400, f"malformed JSON: {err.msg} (line {err.lineno}, column {err.colno})"
+            400, f"malformed JSON: {err.msg} at line {err.lineno} column {err.colno}"
         ) from err
+
+
+async def read_json(request: web.Request, limit: int) -> Any:
+    """The body as JSON, or a 4xx that says what is wrong with it."""
+    return decode_json(await read_body(request, limit))
 
 
 async def read_model(request: web.Request, model: type[M], limit: int = 65536) -> M:

@@ -1,0 +1,112 @@
+"""Live SLA clocks in the running service: the /sla endpoint, warnings and breaches, metrics."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from bridge import jobs
+from bridge.api.sla import POLICIES
+from tests.conftest import Api
+
+
+def _gauge(text: str, name: str, **labels: str) -> float | None:
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return sample.value
+    return None
+
+
+async def _metrics(api: Api) -> str:
+    reply = await api.call("GET", "/metrics", as_=None)
+    assert reply.status == 200
+    return reply.body
+
+
+async def test_it_explains_reaction_and_resolution_with_a_pause(api: Api) -> None:
+    t = await api.create(priority="P1", origin="phone")  # P1: 15 min reaction, 4 h resolution
+    api.clock.advance(timedelta(minutes=10))
+    await api.assign(t["id"], "alice")
+    api.clock.advance(timedelta(minutes=20))
+    await api.move(t["id"], "waiting", reason="asked for logs")
+    api.clock.advance(timedelta(hours=1))
+    await api.move(t["id"], "in_progress")
+    api.clock.advance(timedelta(minutes=5))
+
+    body = await api.ok("GET", f"/api/v1/tickets/{t['id']}/sla")
+    assert body["reaction"]["state"] == "met"
+    assert body["reaction"]["elapsed_seconds"] == 10 * 60
+    res = body["resolution"]
+    assert res["state"] == "running"
+    # 10 + 20 minutes before the pause, 5 after it; the hour of waiting does not count
+    assert res["elapsed_seconds"] == 35 * 60
+    assert res["remaining_seconds"] == 4 * 3600 - 35 * 60
+    kinds = [(i["kind"], i["business_seconds"]) for i in res["explanation"]]
+    assert ("paused", 3600) in kinds
+    paused = next(i for i in res["explanation"] if i["kind"] == "paused")
+    assert paused["started_by"]["kind"] == "status_changed"
+    assert paused["ended_by"]["kind"] == "status_changed"
+
+
+async def test_a_customer_cannot_see_another_customers_clocks(api: Api) -> None:
+    t = await api.create(customer="brno-bank", priority="P2", origin="email")
+    mine = await api.call("GET", f"/api/v1/tickets/{t['id']}/sla", as_="brno-portal")
+    theirs = await api.call("GET", f"/api/v1/tickets/{t['id']}/sla", as_="acme-portal")
+    assert mine.status == 200
+    assert theirs.status == 404
+
+
+async def test_warning_and_breach_go_into_the_history_once(api: Api) -> None:
+    t = await api.create(priority="P1", origin="phone")  # reaction target 15 min
+    policies = api.app[POLICIES]
+
+    api.clock.advance(timedelta(minutes=13))  # 87 % of the reaction target
+    assert await jobs.run_sla_check(api.services, policies) == 1
+    assert await jobs.run_sla_check(api.services, policies) == 0
+    api.clock.advance(timedelta(minutes=5))  # 18 min: breached
+    assert await jobs.run_sla_check(api.services, policies) == 1
+    api.clock.advance(timedelta(minutes=5))
+    assert await jobs.run_sla_check(api.services, policies) == 0
+
+    history = (await api.get(t["id"]))["history"]
+    sla_events = [(e["kind"], e["data"]["clock"]) for e in history if e["kind"].startswith("sla_")]
+    assert sla_events == [("sla_warning", "reaction"), ("sla_breach", "reaction")]
+    breach = next(e for e in history if e["kind"] == "sla_breach")
+    # the breach is recorded at the instant the target was reached, not when the job noticed
+    assert breach["at"].startswith("2026-10-05T07:15:00")
+
+
+async def test_metrics_follow_the_injected_clock(api: Api) -> None:
+    await api.create(priority="P1", origin="phone")
+    text = await _metrics(api)
+    assert _gauge(text, "slabridge_sla_tickets_breached", customer="acme", priority="P1") == 0
+    assert (
+        _gauge(text, "slabridge_sla_time_to_breach_seconds", customer="acme", priority="P1") == 900
+    )
+    assert (
+        _gauge(
+            text,
+            "slabridge_tickets_open",
+            customer="acme",
+            priority="P1",
+            status="new",
+            origin="phone",
+        )
+        == 1
+    )
+
+    api.clock.advance(timedelta(minutes=13))
+    text = await _metrics(api)
+    assert _gauge(text, "slabridge_sla_tickets_at_risk", customer="acme", priority="P1") == 1
+    assert (
+        _gauge(text, "slabridge_sla_time_to_breach_seconds", customer="acme", priority="P1") == 120
+    )
+
+    api.clock.advance(timedelta(minutes=3))
+    text = await _metrics(api)
+    assert _gauge(text, "slabridge_sla_tickets_breached", customer="acme", priority="P1") == 1
+    assert _gauge(text, "slabridge_sla_tickets_at_risk", customer="acme", priority="P1") == 0
+    # series exist for every configured customer and priority, at zero when nothing is open
+    assert _gauge(text, "slabridge_sla_tickets_breached", customer="ops", priority="P4") == 0
