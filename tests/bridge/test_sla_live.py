@@ -19,6 +19,10 @@ def _gauge(text: str, name: str, **labels: str) -> float | None:
     return None
 
 
+def _to_breach(text: str) -> float | None:
+    return _gauge(text, "slabridge_sla_time_to_breach_seconds", customer="acme", priority="P1")
+
+
 async def _metrics(api: Api) -> str:
     reply = await api.call("GET", "/metrics", as_=None)
     assert reply.status == 200
