@@ -1,0 +1,57 @@
+"""Pure SLA engine: business calendars, ticket clocks, availability, vectorized frames.
+
+No I/O, no clock reads: every input, "now" included, is passed in; every result is a small
+frozen dataclass (or a DataFrame in :mod:`sla.frames`). Instants must be timezone-aware.
+"""
+
+from sla.availability import (
+    DEVICE_STATES,
+    AvailabilityPolicy,
+    AvailabilityReport,
+    MaintenanceWindow,
+    Outage,
+    StateInterval,
+    device_availability,
+    service_availability,
+)
+from sla.calendar import Calendar, Timeline, Window, parse_hours
+from sla.clocks import (
+    CLOCK_KINDS,
+    STOP_STATUSES,
+    Clock,
+    ClockEvent,
+    ClockInterval,
+    EventRef,
+    PriorityTargets,
+    SlaPolicy,
+    TicketClocks,
+    ticket_clocks,
+)
+from sla.period import Month, Period
+
+__all__ = [
+    "CLOCK_KINDS",
+    "DEVICE_STATES",
+    "STOP_STATUSES",
+    "AvailabilityPolicy",
+    "AvailabilityReport",
+    "Calendar",
+    "Clock",
+    "ClockEvent",
+    "ClockInterval",
+    "EventRef",
+    "MaintenanceWindow",
+    "Month",
+    "Outage",
+    "Period",
+    "PriorityTargets",
+    "SlaPolicy",
+    "StateInterval",
+    "TicketClocks",
+    "Timeline",
+    "Window",
+    "device_availability",
+    "parse_hours",
+    "service_availability",
+    "ticket_clocks",
+]
