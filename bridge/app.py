@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from aiohttp import web
@@ -23,6 +24,7 @@ from bridge.config import Config
 from bridge.ingest import Context
 from bridge.metrics import METRICS, Metrics
 from bridge.metrics import add_routes as metrics_routes
+from bridge.prober import Prober
 from bridge.routing import Router
 from bridge.service import Services
 from bridge.store import Engines, Writer, create_engines, migrate
@@ -30,6 +32,7 @@ from bridge.store import Engines, Writer, create_engines, migrate
 log = logging.getLogger(__name__)
 
 SCHEDULER = web.AppKey("scheduler", AsyncIOScheduler)
+PROBER = web.AppKey("prober", Prober)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +53,7 @@ def build_app(
     *,
     clock: Clock | None = None,
     run_scheduler: bool = True,
+    run_probes: bool = False,
     metrics: Metrics | None = None,
 ) -> web.Application:
     """Build the aiohttp app; the store must be migrated already (see open_store)."""
@@ -90,6 +94,21 @@ def build_app(
             scheduler.shutdown(wait=False)
 
         app.cleanup_ctx.append(scheduler_ctx)
+
+    if run_probes:
+
+        async def prober_ctx(_app: web.Application) -> AsyncIterator[None]:
+            async def ingest(source: Any, batch: Any, at: Any) -> Any:
+                return await alert_api.ingest_alerts(app, source, batch, at)
+
+            scheduler = app.get(SCHEDULER)
+            prober = Prober(cfg, services, clock, scheduler, ingest, app[METRICS])
+            await prober.start(schedule=scheduler is not None)
+            app[PROBER] = prober
+            yield
+            await prober.stop()
+
+        app.cleanup_ctx.append(prober_ctx)
 
     ticket_api.add_routes(app)
     alert_api.add_routes(app)

@@ -61,7 +61,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     cfg = _load(args.config)
     engines = _open_store(args)
-    app = build_app(cfg, engines)
+    app = build_app(cfg, engines, run_probes=not args.no_probes)
     logging.getLogger(__name__).info("slabridge listening on http://%s:%d", args.host, args.port)
     try:
         web.run_app(app, host=args.host, port=args.port, print=None, shutdown_timeout=10)
@@ -70,7 +70,47 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_probe(args: argparse.Namespace) -> int:
+    """One cycle of every check, printed as a table: for an operator checking a new device."""
+    import asyncio
+
+    from bridge import probing
+    from bridge.clock import SystemClock
+    from probes.runner import run_once
+
+    cfg = _load(args.config)
+    specs = probing.device_specs(cfg)
+    if args.device:
+        specs = [s for s in specs if s.id == args.device]
+        if not specs:
+            known = ", ".join(s.id for s in probing.device_specs(cfg)) or "none"
+            print(f"slabridge: no probed device '{args.device}' (known: {known})", file=sys.stderr)
+            return EXIT_BAD_CONFIG
+    if not args.once:
+        print("slabridge probe: only --once is supported; `serve` runs the probes", file=sys.stderr)
+        return EXIT_BAD_CONFIG
+    rows = asyncio.run(run_once(specs, SystemClock()))
+    header = ("device", "address", "check", "status", "loss", "rtt avg ms", "summary")
+    table = [header] + [
+        (
+            r.device_id,
+            r.address,
+            r.check,
+            r.status,
+            "" if r.loss is None else f"{r.loss:.0%}",
+            "" if r.rtt_avg_ms is None else f"{r.rtt_avg_ms:.3f}",
+            r.summary,
+        )
+        for r in rows
+    ]
+    widths = [max(len(str(row[i])) for row in table) for i in range(len(header))]
+    for row in table:
+        print("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "probe": cmd_probe,
     "check-config": cmd_check_config,
     "serve": cmd_serve,
 }
@@ -85,7 +125,16 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--config", required=True)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument(
+        "--no-probes",
+        action="store_true",
+        help="do not ping or poll devices (another slabridge process runs the probes)",
+    )
     _store_args(serve)
+    probe = sub.add_parser("probe", help="probe the configured devices once and print a table")
+    probe.add_argument("--config", required=True)
+    probe.add_argument("--once", action="store_true", help="run one cycle and exit")
+    probe.add_argument("--device", help="only this device id")
     return p
 
 

@@ -1,28 +1,86 @@
 """Prometheus metrics on an explicit registry made in the app factory (never the global one).
 
 Label values come only from the config (source names, customer ids, device ids) or from fixed
-vocabularies (outcomes, priorities, statuses); nothing a sender writes becomes a label.
+vocabularies (outcomes, priorities, statuses, origins, checks, ICMP modes); nothing a sender
+writes becomes a label. Per-device series exist only for configured devices, pre-initialised.
+
+Three kinds of metric live here:
+
+- instrumentation the request path and the probes update (:class:`Metrics`);
+- store-backed families computed at scrape time (:class:`TicketTotalsCollector`,
+  :class:`AvailabilityCollector`; the live SLA gauges are ``bridge.sla_live.SlaCollector``);
+- the process and platform collectors of prometheus_client.
+
+Counters and histograms also expose ``*_created`` series (prometheus_client's default); we do
+not call ``disable_created_metrics()`` because it flips a process-wide switch.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from aiohttp import web
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
+from prometheus_client.registry import Collector
 
-from bridge.config import Config
+import sla
+from bridge.clock import Clock
+from bridge.config import Config, DeviceConfig
+from bridge.lifecycle import Origin, Status
+from bridge.store.schema import device_states, maintenance, tickets
+
+log = logging.getLogger(__name__)
 
 OUTCOMES = ("accepted", "duplicate", "unrouted", "rejected-auth", "rejected-invalid")
 UNKNOWN_SOURCE = "_unknown"
+#: probe checks that carry per-device series (reachability checks of probes/state.py)
+PROBE_CHECKS = ("icmp", "snmp")
+#: probes.icmp.IcmpCapability.mode, with "none" for no usable ICMP socket
+ICMP_MODES = ("raw", "dgram", "none")
+_ORIGINS = frozenset(o.value for o in Origin)
+
+
+def probed_checks(device: DeviceConfig) -> tuple[str, ...]:
+    """The reachability checks configured for a device, in order of preference."""
+    if device.probe is None:
+        return ()
+    return tuple(c for c in PROBE_CHECKS if getattr(device.probe, c, None) is not None)
 
 
 class Metrics:
-    def __init__(self, cfg: Config, registry: CollectorRegistry | None = None) -> None:
+    """Instrumentation updated by the request path and the probes.
+
+    Probe methods (called by the probe wiring; device ids and checks must be configured,
+    anything else raises ``KeyError`` naming it, so no payload value can become a label):
+
+    - ``probe_sample(device_id, check, up, rtt_ms=None, loss=None)``
+    - ``probe_cycle(seconds)``
+    - ``snmp_error(device_id)``
+    - ``missed_run()``
+    - ``icmp_capability(mode)`` with mode ``"raw"``, ``"dgram"`` or ``None``/``"none"``
+    """
+
+    def __init__(
+        self,
+        cfg: Config,
+        registry: CollectorRegistry | None = None,
+        *,
+        wall_time: Callable[[], float] = time.time,
+    ) -> None:
         self.registry = registry or CollectorRegistry(auto_describe=True)
+        self._wall_time = wall_time  # Unix time for *_timestamp_seconds, compared by Prometheus
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
         r = self.registry
@@ -54,26 +112,343 @@ class Metrics:
             ["source"],
             registry=r,
         )
-        self.tickets_opened = Counter(
-            "slabridge_tickets_opened_total", "Tickets opened, by origin", ["origin"], registry=r
-        )
         sources = [s.name for s in cfg.sources] + [UNKNOWN_SOURCE]
         for name in sources:
+            self.truncated.labels(name)
+            self.ingest_latency.labels(name)
             for outcome in OUTCOMES:
                 self.notifications.labels(name, outcome)
                 self.alerts.labels(name, outcome)
         self.source_names = frozenset(sources)
+        self._init_probe_metrics(cfg)
+
+    # -- probes ---------------------------------------------------------------------------
+    def _init_probe_metrics(self, cfg: Config) -> None:
+        r = self.registry
+        self.device_up = Gauge(
+            "slabridge_device_up",
+            "1 when the device answered its last probe, 0 when not; NaN before the first probe",
+            ["customer", "device", "check"],
+            registry=r,
+        )
+        self.probe_rtt = Gauge(
+            "slabridge_probe_rtt_seconds",
+            "Round-trip time of the last probe (ICMP: average of the replies); NaN without reply",
+            ["device", "check"],
+            registry=r,
+        )
+        self.probe_loss = Gauge(
+            "slabridge_probe_loss_ratio",
+            "Share of probe packets without reply in the last probe, 0..1; NaN before the first",
+            ["device", "check"],
+            registry=r,
+        )
+        self.probe_cycle_seconds = Histogram(
+            "slabridge_probe_cycle_duration_seconds",
+            "Wall time of one probe cycle over every due device",
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
+            registry=r,
+        )
+        self.probe_last_cycle = Gauge(
+            "slabridge_probe_last_cycle_timestamp_seconds",
+            "Unix time at which the last probe cycle finished; 0 before the first",
+            registry=r,
+        )
+        self.snmp_errors = Counter(
+            "slabridge_snmp_errors_total",
+            "SNMP requests that failed (timeout, error status, bad response), by device",
+            ["device"],
+            registry=r,
+        )
+        self.missed_runs = Counter(
+            "slabridge_scheduler_missed_runs_total",
+            "Scheduled runs skipped because they started too late (APScheduler EVENT_JOB_MISSED)",
+            registry=r,
+        )
+        self.icmp_mode = Gauge(
+            "slabridge_icmp_capability",
+            "1 for the ICMP socket kind probes use (raw, dgram = unprivileged ping socket, "
+            "none = ICMP impossible: grant CAP_NET_RAW or widen net.ipv4.ping_group_range)",
+            ["mode"],
+            registry=r,
+        )
+        self._device_customer: dict[str, str] = {}
+        self._device_checks: dict[str, frozenset[str]] = {}
+        for d in cfg.devices:
+            checks = probed_checks(d)
+            if not checks:
+                continue
+            self._device_customer[d.id] = d.customer
+            self._device_checks[d.id] = frozenset(checks)
+            for check in checks:
+                self.device_up.labels(d.customer, d.id, check).set(math.nan)
+                self.probe_rtt.labels(d.id, check).set(math.nan)
+                self.probe_loss.labels(d.id, check).set(math.nan)
+            if "snmp" in checks:
+                self.snmp_errors.labels(d.id)
+        for mode in ICMP_MODES:
+            self.icmp_mode.labels(mode)
+
+    def _check(self, device_id: str, check: str) -> None:
+        checks = self._device_checks.get(device_id)
+        if checks is None:
+            raise KeyError(f"no probed device '{device_id}' in the config")
+        if check not in checks:
+            raise KeyError(f"device '{device_id}' has no '{check}' probe in the config")
+
+    def probe_sample(
+        self,
+        device_id: str,
+        check: str,
+        up: bool,
+        rtt_ms: float | None = None,
+        loss: float | None = None,
+    ) -> None:
+        """Record one probe result of a configured device and check ("icmp" or "snmp")."""
+        self._check(device_id, check)
+        self.device_up.labels(self._device_customer[device_id], device_id, check).set(
+            1 if up else 0
+        )
+        self.probe_rtt.labels(device_id, check).set(math.nan if rtt_ms is None else rtt_ms / 1000.0)
+        if loss is not None:
+            self.probe_loss.labels(device_id, check).set(loss)
+
+    def probe_cycle(self, seconds: float) -> None:
+        """One probe cycle finished after ``seconds`` of wall time."""
+        self.probe_cycle_seconds.observe(seconds)
+        self.probe_last_cycle.set(self._wall_time())
+
+    def snmp_error(self, device_id: str) -> None:
+        """One failed SNMP request to a configured SNMP device."""
+        self._check(device_id, "snmp")
+        self.snmp_errors.labels(device_id).inc()
+
+    def missed_run(self) -> None:
+        """A scheduled job run was missed (wire to APScheduler's EVENT_JOB_MISSED)."""
+        self.missed_runs.inc()
+
+    def icmp_capability(self, mode: str | None) -> None:
+        """The ICMP mode detected at start-up (probes.icmp.IcmpCapability.mode)."""
+        mode = mode or "none"
+        if mode not in ICMP_MODES:
+            raise KeyError(f"unknown ICMP mode '{mode}' (known: {', '.join(ICMP_MODES)})")
+        for m in ICMP_MODES:
+            self.icmp_mode.labels(m).set(1 if m == mode else 0)
 
     def source_label(self, name: str) -> str:
         return name if name in self.source_names else UNKNOWN_SOURCE
 
 
+# -- store-backed families, computed at scrape time -----------------------------------------
+
+
+class TicketTotalsCollector(Collector):
+    """Tickets ever opened and closed, by customer and origin, counted in the store.
+
+    Counted rather than incremented in process: the store is the truth, the figures survive
+    restarts and include tickets opened through any path. Tickets are never deleted and
+    closed is final, so both only grow (Prometheus sees a counter)."""
+
+    def __init__(self, cfg: Config, engine: sa.Engine) -> None:
+        self._customers = [c.id for c in cfg.customers]
+        self._engine = engine
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        closed = sa.func.sum(sa.case((tickets.c.status == Status.CLOSED.value, 1), else_=0))
+        query = sa.select(
+            tickets.c.customer_id, tickets.c.origin, sa.func.count(), closed
+        ).group_by(tickets.c.customer_id, tickets.c.origin)
+        with self._engine.connect() as conn:
+            rows = conn.execute(query).all()
+        known = set(self._customers)
+        counts = {(c, o): (0, 0) for c in self._customers for o in sorted(_ORIGINS)}
+        for customer, origin, total, n_closed in rows:
+            if customer in known and origin in _ORIGINS:
+                counts[(customer, origin)] = (int(total), int(n_closed or 0))
+        opened = CounterMetricFamily(
+            "slabridge_tickets_opened",
+            "Tickets opened, by customer and origin (counted in the store)",
+            labels=["customer", "origin"],
+        )
+        done = CounterMetricFamily(
+            "slabridge_tickets_closed",
+            "Tickets closed, by customer and origin (counted in the store)",
+            labels=["customer", "origin"],
+        )
+        for key, (total, n_closed) in counts.items():
+            opened.add_metric(list(key), total)
+            done.add_metric(list(key), n_closed)
+        yield opened
+        yield done
+
+
+@dataclass(frozen=True)
+class MonthToDate:
+    """``[first instant of the month in tz, now)``: an sla.Period."""
+
+    start: datetime
+    end: datetime
+    tz: str
+
+    @classmethod
+    def at(cls, now: datetime, tz: str) -> MonthToDate:
+        return cls(sla.Month.containing(now, tz).start, now, tz)
+
+    @property
+    def label(self) -> str:
+        return f"{sla.Month.containing(self.start, self.tz).label} month to date"
+
+
+class AvailabilityCollector(Collector):
+    """Month-to-date availability per customer, from device_states and maintenance.
+
+    Per customer: Σ up seconds / Σ counted seconds over its probed devices (each device's
+    figures from ``sla.device_availability`` under the customer's policy, over the current
+    month in the customer's zone up to now), i.e. device-time pooled. A device counts with its
+    preferred reachability check (icmp, else snmp). No series for a customer with no counted
+    time (no probed devices, or no monitoring data yet with ``unknown_time: excluded``).
+
+    Reading a month of state intervals for every device is too dear for every scrape (10,000
+    devices: see bench/scrape.py), so figures are cached and recomputed when the injected
+    clock has moved ``refresh`` seconds (or the month changed) since the last computation."""
+
+    def __init__(
+        self, cfg: Config, engine: sa.Engine, clock: Clock, *, refresh: float = 60.0
+    ) -> None:
+        self._engine = engine
+        self._clock = clock
+        self._refresh = timedelta(seconds=refresh)
+        self._lock = threading.Lock()
+        self._cache: tuple[datetime, dict[str, float]] | None = None
+        self._customers: dict[str, tuple[str, sla.AvailabilityPolicy]] = {}
+        self._devices: dict[str, list[tuple[str, str]]] = {}  # customer → [(device, check)]
+        for c in cfg.customers:
+            p = cfg.sla_policies[c.sla_policy]
+            self._customers[c.id] = (
+                c.timezone,
+                sla.AvailabilityPolicy(unknown=p.unknown_time, unreachable=p.parent_outage),
+            )
+        for d in cfg.devices:
+            checks = probed_checks(d)
+            if checks and d.customer in self._customers:
+                self._devices.setdefault(d.customer, []).append((d.id, checks[0]))
+
+    def values(self) -> dict[str, float]:
+        """customer → ratio, recomputing when stale."""
+        now = self._clock.now()
+        with self._lock:
+            cached = self._cache
+            if cached is not None:
+                at, vals = cached
+                if timedelta(0) <= now - at < self._refresh and self._same_months(at, now):
+                    return vals
+            vals = self.compute(now)
+            self._cache = (now, vals)
+            return vals
+
+    def _same_months(self, a: datetime, b: datetime) -> bool:
+        return all(
+            sla.Month.containing(a, tz) == sla.Month.containing(b, tz)
+            for tz in {tz for tz, _ in self._customers.values()}
+        )
+
+    def compute(self, now: datetime) -> dict[str, float]:
+        periods = {
+            cust: MonthToDate.at(now, tz)
+            for cust, (tz, _) in self._customers.items()
+            if cust in self._devices
+        }
+        if not periods:
+            return {}
+        earliest = min(p.start for p in periods.values())
+        intervals: dict[tuple[str, str], list[sla.StateInterval]] = {}
+        windows: dict[str, list[tuple[datetime, datetime]]] = {}  # device or customer id
+        with self._engine.connect() as conn:
+            for dev, check, state, start, end in conn.execute(
+                sa.select(
+                    device_states.c.device_id,
+                    device_states.c.check,
+                    device_states.c.state,
+                    device_states.c.started_at,
+                    device_states.c.ended_at,
+                )
+                .where(
+                    device_states.c.check.in_(PROBE_CHECKS),
+                    device_states.c.started_at < now,
+                    sa.or_(device_states.c.ended_at.is_(None), device_states.c.ended_at > earliest),
+                )
+                .order_by(device_states.c.device_id, device_states.c.started_at)
+            ):
+                if state not in sla.DEVICE_STATES:
+                    continue
+                end = now if end is None or end > now else end
+                intervals.setdefault((dev, check), []).append(sla.StateInterval(start, end, state))
+            for dev, cust, start, end in conn.execute(
+                sa.select(
+                    maintenance.c.device_id,
+                    maintenance.c.customer_id,
+                    maintenance.c.starts_at,
+                    maintenance.c.ends_at,
+                ).where(maintenance.c.starts_at < now, maintenance.c.ends_at > earliest)
+            ):
+                windows.setdefault(dev or cust, []).append((start, end))
+        out: dict[str, float] = {}
+        for cust, period in periods.items():
+            policy = self._customers[cust][1]
+            cust_windows = windows.get(cust, [])
+            up = counted = 0
+            for dev, check in self._devices[cust]:
+                ivs = intervals.get((dev, check))
+                if not ivs and policy.unknown == "excluded":
+                    continue  # all unknown: wholly excluded, nothing to add
+                maint = [
+                    sla.MaintenanceWindow(a, b) for a, b in (*cust_windows, *windows.get(dev, []))
+                ]
+                try:
+                    rep = sla.device_availability(period, ivs or [], maint, policy)
+                except ValueError as err:  # overlapping intervals: a store bug, not a scrape's
+                    log.warning("availability of %s skipped: %s", dev, err)
+                    continue
+                up += rep.up_seconds
+                counted += rep.counted_seconds
+            if counted > 0:
+                out[cust] = up / counted
+        return out
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        g = GaugeMetricFamily(
+            "slabridge_availability_month_to_date_ratio",
+            "Availability of the customer's probed devices this month so far, 0..1 "
+            "(up / counted time, device-time pooled; absent without counted time)",
+            labels=["customer"],
+        )
+        for cust, ratio in sorted(self.values().items()):
+            g.add_metric([cust], ratio)
+        yield g
+
+
+# -- wiring -----------------------------------------------------------------------------------
+
 METRICS = web.AppKey("metrics", Metrics)
+
+
+def register_store_collectors(
+    metrics: Metrics, cfg: Config, engine: sa.Engine, clock: Clock
+) -> tuple[Collector, ...]:
+    """Register the store-backed families on ``metrics.registry``; returns them."""
+    collectors: Sequence[Collector] = (
+        TicketTotalsCollector(cfg, engine),
+        AvailabilityCollector(cfg, engine, clock),
+    )
+    for c in collectors:
+        metrics.registry.register(c)
+    return tuple(collectors)
 
 
 async def metrics_handler(request: web.Request) -> web.Response:
     metrics = request.app[METRICS]
     encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
+    # collectors read the store: off the event loop
     body = await asyncio.to_thread(encoder, metrics.registry)
     resp = web.Response(body=body)
     resp.headers["Content-Type"] = content_type
@@ -81,4 +456,11 @@ async def metrics_handler(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
+    """GET /metrics, and the store-backed collectors on the app's registry.
+
+    Needs ``app[METRICS]`` and ``app[SERVICES]`` set (build_app sets both before)."""
+    from bridge.api.tickets import SERVICES  # bridge.api imports this module
+
+    svc = app[SERVICES]
+    register_store_collectors(app[METRICS], svc.cfg, svc.engines.read, svc.clock)
     app.router.add_get("/metrics", metrics_handler)

@@ -263,6 +263,15 @@ class ProbeRunner:
             self.skipped_runs += 1
             log.warning("probe job %s skipped: previous run still going", event.job_id)
 
+    async def run_cycle(self) -> None:
+        """Run every batch once, now: for `slabridge probe --once` and for tests that move an
+        injected clock between cycles instead of waiting for the scheduler."""
+        for kind, _interval, _offset, devices in self.batches():
+            if kind == "icmp":
+                await self._run_icmp_batch(devices)
+            else:
+                await self._run_snmp_batch(devices)
+
     # -- jobs ------------------------------------------------------------------------------
 
     async def _emit(self, changes: Iterable[StateChange]) -> None:

@@ -29,6 +29,8 @@ from bridge.store import StoreError
 from bridge.store.schema import alert_keys, alerts
 
 INGEST = web.AppKey("ingest", Context)
+#: alert_keys.identity / alerts.identity width; PostgreSQL refuses longer values
+MAX_IDENTITY = 256
 
 
 def auth_spec(source: SourceConfig) -> AuthSpec:
@@ -82,6 +84,17 @@ async def receive(request: web.Request) -> web.Response:
     except ParseError as err:
         count("rejected-invalid")
         raise ApiError(400, "invalid payload", path=err.path, problem=err.problem) from err
+    for i, alert in enumerate(batch):
+        if len(alert.identity) > MAX_IDENTITY:
+            count("rejected-invalid")
+            if isinstance(payload, list):
+                where = f"[{i}]"
+            elif isinstance(payload, dict) and isinstance(payload.get("alerts"), list):
+                where = f"alerts[{i}]"
+            else:
+                where = ""
+            problem = f"alert identity longer than {MAX_IDENTITY} characters"
+            raise ApiError(400, "invalid payload", path=where, problem=problem)
     if kind.truncated_count is not None:
         truncated = kind.truncated_count(payload)
         if truncated:

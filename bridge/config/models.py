@@ -216,8 +216,6 @@ class IcmpProbeConfig(Strict):
     interval: Duration = 30
     count: Annotated[int, Field(ge=1, le=20)] = 3
     timeout: Duration = 1
-    down_after: Annotated[int, Field(ge=1)] = 3
-    up_after: Annotated[int, Field(ge=1)] = 2
     degraded_loss: Annotated[float, Field(gt=0, le=1)] | None = None
     degraded_rtt_ms: Annotated[float, Field(gt=0)] | None = None
 
@@ -374,6 +372,17 @@ class MajorIncidentConfig(Strict):
     )
 
 
+class ProbingConfig(Strict):
+    """Debounce and flapping rules shared by every probed device."""
+
+    down_after: Annotated[int, Field(ge=1)] = 3
+    up_after: Annotated[int, Field(ge=1)] = 2
+    flap_changes: Annotated[int, Field(ge=0)] = 5
+    flap_window: Duration = 600
+    batch_size: Annotated[int, Field(ge=1)] = 500
+    jitter: Duration = 2.0
+
+
 class ServiceConfig(Strict):
     body_limit: Annotated[int, Field(ge=1024)] = 1024 * 1024
     autoclose_interval: Duration = 60
@@ -392,6 +401,7 @@ class Config(Strict):
     maintenance: list[MaintenanceConfig] = Field(default_factory=list)
     api_tokens: list[TokenConfig] = Field(default_factory=list)
     major_incidents: MajorIncidentConfig = MajorIncidentConfig()
+    probing: ProbingConfig = ProbingConfig()
 
     def customer(self, customer_id: str) -> CustomerConfig | None:
         return next((c for c in self.customers if c.id == customer_id), None)

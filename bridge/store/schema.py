@@ -165,3 +165,12 @@ maintenance = sa.Table(
     sa.Column("origin", sa.String(16), nullable=False),
     sa.Index("ix_maintenance_device", "device_id", "starts_at"),
 )
+
+probe_samples = sa.Table(
+    "probe_samples",
+    metadata,
+    sa.Column("device_id", sa.String(64), primary_key=True),
+    sa.Column("check", sa.String(64), primary_key=True),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("detail", sa.JSON, nullable=False),
+)

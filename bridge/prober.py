@@ -1,0 +1,123 @@
+"""The probe process inside the service: owns the pinger, the SNMP engine and the runner.
+
+Run probes in one process only (a single-worker bridge): every scheduler would otherwise
+probe, and open tickets, once per worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from bridge import probing
+from bridge.alert import Alert
+from bridge.clock import Clock
+from bridge.config import Config, SourceConfig
+from bridge.service import Services
+from probes.icmp import IcmpCapability, Pinger, detect_icmp_capability
+from probes.runner import ProbeRunner
+from probes.snmp import SnmpPoller
+from probes.state import StateChange
+
+log = logging.getLogger(__name__)
+
+Ingest = Callable[[SourceConfig, list[Alert], datetime], Awaitable[Any]]
+
+
+class Prober:
+    def __init__(
+        self,
+        cfg: Config,
+        services: Services,
+        clock: Clock,
+        scheduler: Any,
+        ingest: Ingest,
+        metrics: Any = None,
+    ) -> None:
+        self.cfg = cfg
+        self.services = services
+        self.clock = clock
+        self.scheduler = scheduler
+        self.ingest = ingest
+        self.metrics = metrics
+        self.devices = {d.id: d for d in cfg.devices}
+        self.specs = probing.device_specs(cfg)
+        self.samples = probing.SampleBuffer()
+        self.last_sample: dict[str, dict[str, Any]] = {}
+        self.capability: IcmpCapability | None = None
+        self.runner: ProbeRunner | None = None
+        self._stack = contextlib.AsyncExitStack()
+
+    async def start(self, *, schedule: bool = True) -> None:
+        now = self.clock.now()
+        gaps = await self.services.write(lambda conn: probing.record_unknown_gap(conn, now))
+        if gaps:
+            log.info("recorded an unknown gap for %d device checks since the last sample", gaps)
+        pinger = None
+        if any(s.icmp for s in self.specs):
+            self.capability = await asyncio.to_thread(detect_icmp_capability)
+            log.info("ICMP: %s", self.capability.describe())
+            if self.metrics is not None and hasattr(self.metrics, "icmp_capability"):
+                self.metrics.icmp_capability(self.capability.mode)
+            pinger = await self._stack.enter_async_context(Pinger(self.capability))
+        snmp = None
+        if any(s.snmp for s in self.specs):
+            snmp = await self._stack.enter_async_context(await SnmpPoller.create())
+        self.runner = ProbeRunner(
+            self.scheduler,
+            self.clock,
+            self.specs,
+            on_change=self.on_change,
+            on_sample=self.on_sample,
+            pinger=pinger,
+            snmp=snmp,
+            policy=probing.policy(self.cfg),
+            batch_size=self.cfg.probing.batch_size,
+            jitter=self.cfg.probing.jitter,
+        )
+        if schedule:
+            self.runner.start()
+            self.scheduler.add_job(self.flush, "interval", seconds=5, id="probe-samples-flush")
+
+    async def stop(self) -> None:
+        if self.runner is not None:
+            self.runner.stop()
+        await self.flush()
+        await self._stack.aclose()
+
+    async def cycle(self) -> None:
+        """One cycle of every check, then the samples to the store (tests, `probe --once`)."""
+        assert self.runner is not None
+        await self.runner.run_cycle()
+        await self.flush()
+
+    def on_sample(self, device_id: str, check: str, result: Any, at: datetime) -> None:
+        self.last_sample[device_id] = self.samples.add(device_id, check, result, at)
+        if self.metrics is not None and hasattr(self.metrics, "probe_sample"):
+            self.metrics.probe_sample(device_id, check, result)
+
+    async def flush(self) -> None:
+        rows = self.samples.take()
+        if rows:
+            await self.services.write(lambda conn: probing.flush_samples(conn, rows))
+
+    async def on_change(self, change: StateChange) -> None:
+        device = self.devices.get(change.device_id)
+        if device is None:
+            return
+        now = self.clock.now()
+        parent = device.depends_on
+
+        def store(conn: Any) -> None:
+            probing.record_state(conn, change)
+            if change.new_state.value == "unreachable" and parent:
+                probing.attach_to_parent(conn, change, parent, now=now)
+
+        await self.services.write(store)
+        pa = probing.change_to_alert(change, device, self.last_sample.get(device.id))
+        if pa.alert is not None:
+            await self.ingest(pa.source, [pa.alert], change.at)

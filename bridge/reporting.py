@@ -1,0 +1,210 @@
+"""Store rows + config → the plain inputs of reports/ (which knows nothing of the store).
+
+Device states: only the ``icmp`` check counts (ping reachability is what the contracts call
+availability); other checks (snmp thresholds, uptime) raise tickets but do not move the
+figure. A row still open (``ended_at`` NULL) lasts until the report end. Maintenance: rows of
+the ``maintenance`` table (the config's windows are synced into it at start and by
+``demo-data``); a customer-wide window applies to every device of the customer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+
+import sla
+from bridge.config import Config
+from bridge.sla_live import Policies
+from bridge.store.schema import device_states, maintenance, ticket_events, tickets
+from reports import (
+    CustomerInfo,
+    DeviceInfo,
+    ReportInput,
+    ReportPeriod,
+    TicketInfo,
+    build_reports,
+)
+
+__all__ = [
+    "AVAILABILITY_CHECK",
+    "ReportError",
+    "build",
+    "load_input",
+    "month_of",
+    "parse_month",
+    "recent_months",
+]
+
+AVAILABILITY_CHECK = "icmp"
+STATES_SOURCE = "ICMP reachability (ping) check; other checks do not count"
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+class ReportError(ValueError):
+    """A request for a report that cannot be made (unknown customer, bad or future month)."""
+
+
+def parse_month(text: str) -> tuple[int, int]:
+    """``"2026-10"`` → (2026, 10); raises ReportError with a one-line message."""
+    m = _MONTH.match(text or "")
+    if not m or not 1 <= int(m.group(2)) <= 12 or int(m.group(1)) < 1970:
+        raise ReportError(f"'{text}' is not a month such as 2026-10")
+    return int(m.group(1)), int(m.group(2))
+
+
+def month_of(cfg: Config, customer_id: str, text: str, now: datetime) -> ReportPeriod:
+    """The customer's month (cut in the customer's zone) as seen at ``now``."""
+    customer = cfg.customer(customer_id)
+    if customer is None:
+        raise ReportError(f"unknown customer '{customer_id}'")
+    year, month = parse_month(text)
+    period = sla.Month(year, month, customer.timezone)
+    if now <= period.start:
+        raise ReportError(f"month {text} has not started yet for {customer_id} ({period.tz})")
+    return ReportPeriod.of(period, now)
+
+
+def recent_months(cfg: Config, customer_id: str, now: datetime, count: int = 12) -> list[str]:
+    """The last ``count`` month labels of the customer, the current (partial) one first."""
+    customer = cfg.customer(customer_id)
+    if customer is None:
+        raise ReportError(f"unknown customer '{customer_id}'")
+    month = sla.Month.containing(now, customer.timezone)
+    out = []
+    for _ in range(count):
+        out.append(month.label)
+        month = month.previous()
+    return out
+
+
+def _devices(cfg: Config, customer_id: str) -> list[DeviceInfo]:
+    return [
+        DeviceInfo(d.id, d.name or d.id, d.ip, tuple(d.tags), d.depends_on)
+        for d in cfg.devices
+        if d.customer == customer_id
+    ]
+
+
+def load_input(
+    conn: sa.Connection,
+    cfg: Config,
+    customer_id: str,
+    period: ReportPeriod,
+    policies: Policies | None = None,
+) -> ReportInput:
+    """Read one customer's month from the store."""
+    customer = cfg.customer(customer_id)
+    if customer is None:
+        raise ReportError(f"unknown customer '{customer_id}'")
+    policies = policies or Policies.from_config(cfg)
+    policy_cfg = cfg.sla_policies[customer.sla_policy]
+    lo, hi = period.start, period.end
+    rows = conn.execute(
+        sa.select(
+            tickets.c.id, tickets.c.title, tickets.c.device_id, tickets.c.origin
+        )
+        .where(
+            tickets.c.customer_id == customer_id,
+            tickets.c.entered_at >= lo,
+            tickets.c.entered_at < hi,
+        )
+        .order_by(tickets.c.id)
+    ).all()
+    events: dict[int, list[sla.ClockEvent]] = {r.id: [] for r in rows}
+    ids = list(events)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        for ev in conn.execute(
+            sa.select(
+                ticket_events.c.ticket_id, ticket_events.c.at, ticket_events.c.seq,
+                ticket_events.c.kind, ticket_events.c.data,
+            )
+            .where(
+                ticket_events.c.ticket_id.in_(chunk),
+                ticket_events.c.kind.in_(sorted(sla.CLOCK_KINDS)),
+                ticket_events.c.at <= hi,
+            )
+            .order_by(ticket_events.c.ticket_id, ticket_events.c.seq)
+        ):
+            events[ev.ticket_id].append(sla.ClockEvent(ev.at, ev.seq, ev.kind, ev.data))
+    ticket_infos = [
+        TicketInfo(r.id, r.title, r.device_id, r.origin, tuple(events[r.id])) for r in rows
+    ]
+
+    devices = _devices(cfg, customer_id)
+    dev_ids = [d.id for d in devices]
+    states: dict[str, list[sla.StateInterval]] = {d: [] for d in dev_ids}
+    if dev_ids:
+        for r in conn.execute(
+            sa.select(
+                device_states.c.device_id, device_states.c.state,
+                device_states.c.started_at, device_states.c.ended_at,
+            )
+            .where(
+                device_states.c.device_id.in_(dev_ids),
+                device_states.c.check == AVAILABILITY_CHECK,
+                device_states.c.started_at < hi,
+                sa.or_(device_states.c.ended_at.is_(None), device_states.c.ended_at > lo),
+            )
+            .order_by(device_states.c.device_id, device_states.c.started_at)
+        ):
+            end = hi if r.ended_at is None or r.ended_at > hi else r.ended_at
+            if end > r.started_at and r.state in sla.DEVICE_STATES:
+                states[r.device_id].append(sla.StateInterval(r.started_at, end, r.state))
+    windows: dict[str, list[sla.MaintenanceWindow]] = {d: [] for d in dev_ids}
+    if dev_ids:
+        for r in conn.execute(
+            sa.select(maintenance.c.device_id, maintenance.c.customer_id,
+                      maintenance.c.starts_at, maintenance.c.ends_at)
+            .where(
+                sa.or_(
+                    maintenance.c.device_id.in_(dev_ids),
+                    maintenance.c.customer_id == customer_id,
+                ),
+                maintenance.c.starts_at < hi,
+                maintenance.c.ends_at > lo,
+            )
+            .order_by(maintenance.c.starts_at, maintenance.c.id)
+        ):
+            window = sla.MaintenanceWindow(r.starts_at, r.ends_at)
+            targets = [r.device_id] if r.device_id in windows else dev_ids
+            for d in targets:
+                windows[d].append(window)
+    return ReportInput(
+        customer=CustomerInfo(customer.id, customer.name, customer.contract, customer.timezone),
+        period=period,
+        policy_name=customer.sla_policy,
+        policy=policies.by_customer[customer_id],
+        availability_target_pct=policy_cfg.availability_target,
+        availability_policy=sla.AvailabilityPolicy(
+            unknown=policy_cfg.unknown_time, unreachable=policy_cfg.parent_outage
+        ),
+        ticket_prefix=cfg.service.ticket_prefix,
+        devices=devices,
+        tickets=ticket_infos,
+        states=states,
+        maintenance=windows,
+        states_source=STATES_SOURCE,
+    )
+
+
+def build(
+    engine: sa.Engine,
+    cfg: Config,
+    customer_ids: Sequence[str],
+    month: str,
+    now: datetime,
+    policies: Policies | None = None,
+) -> list[dict]:
+    """The JSON-able reports of ``customer_ids`` for ``month`` as seen at ``now``."""
+    policies = policies or Policies.from_config(cfg)
+    periods = [month_of(cfg, c, month, now) for c in customer_ids]
+    with engine.connect() as conn:
+        inputs = [
+            load_input(conn, cfg, c, p, policies)
+            for c, p in zip(customer_ids, periods, strict=True)
+        ]
+    return build_reports(inputs)
