@@ -65,6 +65,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     logging.getLogger(__name__).info("slabridge listening on http://%s:%d", args.host, args.port)
     try:
         web.run_app(app, host=args.host, port=args.port, print=None, shutdown_timeout=10)
+    except OSError as err:
+        print(
+            f"slabridge: cannot listen on {args.host}:{args.port}: {err.strerror}", file=sys.stderr
+        )
+        return 1
     finally:
         engines.dispose()
     return 0
@@ -142,7 +147,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    for noisy in ("alembic", "apscheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     args = parser().parse_args(argv)
     if hasattr(args, "config") and not Path(args.config).exists():
         print(f"{args.config}: no such file", file=sys.stderr)
