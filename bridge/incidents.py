@@ -42,6 +42,20 @@ def correlate(
         if major is not None:
             return _link(conn, row, major["id"], at=at, now=now)
         since = at - timedelta(seconds=rules.window)
+        window = [
+            *same,
+            tickets.c.kind == "incident",
+            tickets.c.parent_id.is_(None),
+            tickets.c.entered_at >= since,
+            tickets.c.id != row["id"],
+        ]
+        # Below the threshold (the common case) count at most threshold-1 ids instead of
+        # loading every open ticket of a busy alert name: that made each new ticket O(n).
+        enough = conn.execute(
+            _open(sa.select(tickets.c.id).where(*window)).limit(rules.threshold - 1)
+        ).all()
+        if len(enough) + 1 < rules.threshold:
+            continue
         recent = [
             dict(r)
             for r in conn.execute(

@@ -21,7 +21,7 @@ from bridge.alert import Alert, AlertStatus
 from bridge.config import Config, SourceConfig
 from bridge.lifecycle import CloseReason, Origin, Priority, Status
 from bridge.routing import Route, Router
-from bridge.store.schema import alert_keys, alerts
+from bridge.store.schema import alert_keys, alerts, tickets
 
 MONITORING = "monitoring"
 
@@ -151,13 +151,96 @@ def ingest(
     received_at: datetime,
     now: datetime,
 ) -> IngestResult:
+    """Repeats (the common case: Alertmanager re-sends whole groups) take a batched path: the
+    hot rows and their tickets' states are read for the whole notification at once and the
+    counters bumped with one UPDATE; anything else goes through `_one`, after the pending
+    counters are written, so it sees the store exactly as the one-by-one path would."""
     result = IngestResult()
+    hots, states = _prefetch(conn, source, batch)
+    pending: dict[str, int] = {}
+    touched: set[str] = set()
     for alert in batch:
-        outcome, ticket_id = _one(conn, ctx, source, alert, received_at=received_at, now=now)
+        hot = None if alert.identity in touched else hots.get(alert.identity)
+        if hot is not None and _is_repeat(ctx, source, alert, hot, states):
+            pending[alert.identity] = pending.get(alert.identity, 0) + 1
+            outcome, ticket_id = (
+                ("unrouted" if hot["customer_id"] is None else "duplicate"),
+                hot["ticket_id"],
+            )
+        else:
+            _flush_repeats(conn, source, pending, received_at)
+            outcome, ticket_id = _one(conn, ctx, source, alert, received_at=received_at, now=now)
+            touched.add(alert.identity)
         result.outcomes[outcome] += 1
         if ticket_id is not None:
             result.tickets.append(ticket_id)
+    _flush_repeats(conn, source, pending, received_at)
     return result
+
+
+_CHUNK = 500
+
+
+def _prefetch(
+    conn: sa.Connection, source: SourceConfig, batch: list[Alert]
+) -> tuple[dict[str, Any], dict[int, Any]]:
+    identities = list(dict.fromkeys(a.identity for a in batch))
+    hots: dict[str, Any] = {}
+    for i in range(0, len(identities), _CHUNK):
+        rows = conn.execute(
+            sa.select(alert_keys).where(
+                alert_keys.c.source == source.name,
+                alert_keys.c.identity.in_(identities[i : i + _CHUNK]),
+            )
+        ).mappings()
+        hots.update((r["identity"], r) for r in rows)
+    ticket_ids = list({h["ticket_id"] for h in hots.values() if h["ticket_id"] is not None})
+    states: dict[int, Any] = {}
+    for i in range(0, len(ticket_ids), _CHUNK):
+        rows = conn.execute(
+            sa.select(tickets.c.id, tickets.c.status, tickets.c.close_reason).where(
+                tickets.c.id.in_(ticket_ids[i : i + _CHUNK])
+            )
+        ).mappings()
+        states.update((r["id"], r) for r in rows)
+    return hots, states
+
+
+def _is_repeat(
+    ctx: Context, source: SourceConfig, alert: Alert, hot: Any, states: dict[int, Any]
+) -> bool:
+    """The first branch of `_one`, decided on prefetched rows."""
+    status = alert.status.value
+    if not (hot["status"] == status or (_firing(hot["status"]) and status == "firing")):
+        return False
+    if hot["customer_id"] is None and ctx.router.route(alert, source.routing).customer_id:
+        return False
+    last = states.get(hot["ticket_id"]) if hot["ticket_id"] is not None else None
+    return (
+        last is None
+        or last["status"] != Status.CLOSED
+        or not _firing(status)
+        or last["close_reason"] in (CloseReason.DUPLICATE, CloseReason.FALSE_ALARM)
+    )
+
+
+def _flush_repeats(
+    conn: sa.Connection, source: SourceConfig, pending: dict[str, int], received_at: datetime
+) -> None:
+    by_n: dict[int, list[str]] = {}
+    for identity, n in pending.items():
+        by_n.setdefault(n, []).append(identity)
+    for n, identities in by_n.items():
+        for i in range(0, len(identities), _CHUNK):
+            conn.execute(
+                sa.update(alert_keys)
+                .where(
+                    alert_keys.c.source == source.name,
+                    alert_keys.c.identity.in_(identities[i : i + _CHUNK]),
+                )
+                .values(last_seen=received_at, count=alert_keys.c.count + n)
+            )
+    pending.clear()
 
 
 def _one(

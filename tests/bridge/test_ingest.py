@@ -1,0 +1,219 @@
+"""The ingest engine below HTTP: routing rules (pure), and ingest through the single writer with
+group commit, on SQLite and PostgreSQL: one batch, two writers on one database, a failing
+command that must not undo the others.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from bridge.alert import Alert, AlertStatus
+from bridge.config.models import RouteRule
+from bridge.ingest import Context, ingest
+from bridge.routing import Router, host_of
+from bridge.store import Writer
+from bridge.store.schema import alert_keys, ticket_events, tickets
+from tests.conftest import START
+
+
+def alert(identity: str, labels: dict[str, str], status: str = "firing", **kw) -> Alert:
+    return Alert(
+        source="alertmanager",
+        identity=identity,
+        status=AlertStatus(status),
+        title=f"alert {identity}",
+        severity=kw.pop("severity", "critical"),
+        labels={"alertname": "DeviceDown", **labels},
+        **kw,
+    )
+
+
+# -- routing (pure) ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "host"),
+    [
+        ("127.0.10.1:9100", "127.0.10.1"),
+        ("127.0.10.1", "127.0.10.1"),
+        ("[::1]:9100", "::1"),
+        ("::1", "::1"),
+        ("acme-db:9100", None),
+        ("", None),
+        ("127.0.10.1:9100:1", None),
+    ],
+)
+def test_host_of(value, host):
+    assert host_of(value) == host
+
+
+def test_router_rules_in_order(cfg):
+    router = Router(cfg)
+    rules = cfg.source("prometheus").routing
+
+    def route(labels):
+        r = router.route(alert("a", labels), rules)
+        return (r.customer_id, r.device_id)
+
+    assert route({"device": "acme-db"}) == ("acme", "acme-db")
+    assert route({"instance": "127.0.20.1:1"}) == ("brno-bank", "brno-core")
+    assert route({"customer": "ops"}) == ("ops", None)
+    assert route({"contract": "CZ-2026-0007"}) == ("brno-bank", None)
+    # unknown values of every rule: no customer
+    assert route({"device": "x", "instance": "127.9.9.9", "customer": "x", "contract": "x"}) == (
+        None,
+        None,
+    )
+    # a device found by a later rule is kept when it belongs to the deciding customer
+    assert route({"customer": "acme", "instance": "127.0.10.3:9100"}) == ("acme", "acme-web")
+
+
+def test_router_map_and_custom_label(cfg):
+    router = Router(cfg)
+    rules = [
+        RouteRule(label="team", to="customer", map={"payments": "brno-bank"}),
+        RouteRule(label="host", to="ip"),
+    ]
+    r = router.route(alert("a", {"team": "payments", "host": "127.0.20.1"}), rules)
+    assert (r.customer_id, r.device_id) == ("brno-bank", "brno-core")
+    # the map is a whitelist: an unmapped value is not taken as a customer id
+    r = router.route(alert("a", {"team": "acme"}), rules)
+    assert r.customer_id is None
+    # a mapped customer with a device of another customer: the device is dropped
+    r = router.route(alert("a", {"team": "payments", "host": "127.0.10.1"}), rules)
+    assert (r.customer_id, r.device_id) == ("brno-bank", None)
+
+
+@pytest.mark.parametrize(
+    ("customer", "severity", "priority"),
+    [
+        ("acme", "critical", "P1"),
+        ("acme", " Critical ", "P1"),
+        ("acme", "high", "P2"),
+        ("acme", "bogus", "P3"),
+        ("acme", None, "P3"),
+        ("brno-bank", "page", "P1"),
+        ("brno-bank", "low", "P4"),
+    ],
+)
+def test_priority_from_policy(cfg, customer, severity, priority):
+    assert Router(cfg).priority(customer, severity) == priority
+
+
+# -- ingest through the writer -------------------------------------------------------------------
+
+
+def _count(engines, table, *where) -> int:
+    with engines.read.connect() as conn:
+        q = sa.select(sa.func.count()).select_from(table)
+        return int(conn.execute(q.where(*where) if where else q).scalar_one())
+
+
+def _ingest_fn(cfg, batch, at=START):
+    ctx = Context(cfg=cfg, router=Router(cfg))
+    source = cfg.source("prometheus")
+    return lambda conn: ingest(conn, ctx, source, batch, received_at=at, now=at)
+
+
+def test_same_alert_twice_in_one_group_commit(cfg, engines):
+    writer = Writer(engines.write)
+    a = alert("same-1", {"device": "acme-db"})
+    # queue both before the writer starts, so they share one transaction
+    f1 = writer.submit_sync(_ingest_fn(cfg, [a]))
+    f2 = writer.submit_sync(_ingest_fn(cfg, [a, a]))
+    writer.start()
+    try:
+        r1, r2 = f1.result(10), f2.result(10)
+    finally:
+        writer.stop()
+    assert writer.commits == 1
+    assert (r1.outcomes["accepted"], r2.outcomes["duplicate"]) == (1, 2)
+    assert _count(engines, tickets) == 1
+    assert _count(engines, ticket_events) == 1
+    with engines.read.connect() as conn:
+        assert conn.execute(sa.select(alert_keys.c.count)).scalar_one() == 3
+
+
+def test_a_failing_command_does_not_undo_the_others(cfg, engines):
+    writer = Writer(engines.write)
+
+    def boom(conn):
+        _ingest_fn(cfg, [alert("doomed", {"device": "acme-edge"})])(conn)
+        raise RuntimeError("refused")
+
+    f1 = writer.submit_sync(_ingest_fn(cfg, [alert("kept-1", {"device": "acme-db"})]))
+    f2 = writer.submit_sync(boom)
+    f3 = writer.submit_sync(_ingest_fn(cfg, [alert("kept-2", {"device": "acme-web"})]))
+    writer.start()
+    try:
+        assert f1.result(10).outcomes["accepted"] == 1
+        with pytest.raises(RuntimeError):
+            f2.result(10)
+        assert f3.result(10).outcomes["accepted"] == 1
+    finally:
+        writer.stop()
+    with engines.read.connect() as conn:
+        ids = sorted(conn.execute(sa.select(alert_keys.c.identity)).scalars())
+    assert ids == ["kept-1", "kept-2"]  # the savepoint took "doomed" away, nothing else
+    assert _count(engines, tickets) == 2
+
+
+def test_two_writers_on_one_database_open_one_ticket(cfg, engines, store_url):
+    """Two slabridge instances sharing a database: uniqueness is the database's job."""
+    from bridge.app import StoreOptions, open_store
+
+    other = open_store(StoreOptions(store_url))
+    writers = [Writer(engines.write), Writer(other.write)]
+    for w in writers:
+        w.start()
+    try:
+        for n in range(20):
+            a = alert(f"race-{n}", {"device": "acme-db"})
+            gate = threading.Barrier(2)
+
+            def run(w, a=a, gate=gate):
+                gate.wait()
+                return w.submit_sync(_ingest_fn(cfg, [a]))
+
+            futs: list = []
+            threads = [
+                threading.Thread(target=lambda w=w, out=futs: out.append(run(w))) for w in writers
+            ]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(10)
+            outcomes = sorted(next(iter(f.result(20).outcomes.elements())) for f in futs)
+            assert outcomes == ["accepted", "duplicate"], (n, outcomes)
+    finally:
+        for w in writers:
+            w.stop()
+        other.dispose()
+    assert _count(engines, tickets, tickets.c.kind == "incident") == 20
+    # the flood behind acme-edge (threshold 5) opened exactly one major incident
+    assert _count(engines, tickets, tickets.c.kind == "major") == 1
+    with engines.read.connect() as conn:
+        per_identity = conn.execute(
+            sa.select(tickets.c.dedup_identity, sa.func.count())
+            .group_by(tickets.c.dedup_identity)
+            .having(sa.func.count() > 1)
+        ).all()
+    assert per_identity == []
+
+
+def test_redelivery_after_restart_is_a_duplicate(cfg, engines):
+    """The dedup state lives in the store, not in the process."""
+    a = alert("persist-1", {"device": "acme-db"})
+    for expected in ("accepted", "duplicate", "duplicate"):
+        writer = Writer(engines.write)
+        writer.start()
+        try:
+            fut = writer.submit_sync(_ingest_fn(cfg, [a], at=START + timedelta(minutes=1)))
+            assert list(fut.result(10).outcomes) == [expected]
+        finally:
+            writer.stop()
+    assert _count(engines, tickets) == 1
