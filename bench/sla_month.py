@@ -2,8 +2,11 @@
 
 Prints figures only (never a test): 100,000 tickets with events and 10,000 devices with state
 intervals in October 2026 (Europe/Warsaw, a DST month), computed with ``sla.frames``; the
-per-ticket path on a sample (checked equal); and a plain pandas groupby over the same rows
-as the baseline. Run: ``.venv/bin/python bench/sla_month.py``.
+per-ticket path on a sample (checked equal); and, as the baseline, the same ticket figures in
+plain wall-clock time by pandas groupby (first created / first assigned / last resolved
+instant per ticket, then differences; see :func:`wall_clock_tickets`) plus wall-clock seconds
+per device and state. The lighter min/max/size groupby used before is printed for reference.
+Run: ``.venv/bin/python bench/sla_month.py``.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ N_TICKETS = 100_000
 N_DEVICES = 10_000
 MONTH = Month(2026, 10, "Europe/Warsaw")
 H = 3600
+REPEAT = 3
 
 
 def policy() -> SlaPolicy:
@@ -121,6 +125,39 @@ def state_intervals(rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFram
     return intervals, maintenance
 
 
+def wall_clock_tickets(events: pd.DataFrame, now: pd.Timestamp) -> pd.DataFrame:
+    """The baseline: the same two ticket figures in plain wall-clock time, by pandas groupby.
+
+    For every ticket with events at or before ``now``: reaction = first assignment to a
+    non-empty assignee (else ``now``) minus creation; resolution = last change to
+    resolved/closed (else ``now``) minus creation. No calendars, pauses, reopen accounting,
+    priority changes or deadlines: what a report would do without an SLA engine.
+    """
+    kind, status, assignee = events["kind"], events["status"], events["assignee"]
+    upto = events["at"] <= now
+    when = events[["ticket_id", "at"]]
+    created = when[upto & (kind == "created")].groupby("ticket_id")["at"].min()
+    assigned = upto & (kind == "assigned") & assignee.notna() & (assignee != "")
+    first_assigned = when[assigned].groupby("ticket_id")["at"].min()
+    done = upto & (kind == "status_changed") & status.isin(["resolved", "closed"])
+    last_done = when[done].groupby("ticket_id")["at"].max()
+    out = pd.DataFrame(index=created.index)
+    out["reaction_elapsed"] = (first_assigned.reindex(out.index).fillna(now)
+                               - created).dt.total_seconds().astype("int64")
+    out["resolution_elapsed"] = (last_done.reindex(out.index).fillna(now)
+                                 - created).dt.total_seconds().astype("int64")
+    return out
+
+
+def wall_clock_devices(intervals: pd.DataFrame) -> pd.DataFrame:
+    """The baseline for devices: wall-clock seconds per device and state within the month."""
+    start = intervals["start"].clip(MONTH.start, MONTH.end)
+    end = intervals["end"].clip(MONTH.start, MONTH.end)
+    seconds = (end - start).dt.total_seconds()
+    per_state = intervals.assign(seconds=seconds).groupby(["device_id", "state"])["seconds"].sum()
+    return per_state.unstack(fill_value=0)
+
+
 def timed(fn: Callable[[], object]) -> tuple[float, object]:
     t = time.perf_counter()
     out = fn()
@@ -140,18 +177,43 @@ def main() -> None:
     # Warm the calendar caches once (holiday tables, year timelines), as a service would.
     ticket_clocks_frame(events.head(1000), pol, now)
 
-    t_clocks, clocks = timed(lambda: ticket_clocks_frame(events, pol, now))
-    t_avail, avail = timed(lambda: device_availability_frame(
-        MONTH, intervals, maintenance, AvailabilityPolicy()))
-    t_vec = t_clocks + t_avail
+    def vectorized_clocks() -> pd.DataFrame:
+        return ticket_clocks_frame(events, pol, now)
 
-    def baseline() -> object:
+    def vectorized_avail() -> pd.DataFrame:
+        return device_availability_frame(MONTH, intervals, maintenance, AvailabilityPolicy())
+
+    def base_tickets() -> pd.DataFrame:
+        return wall_clock_tickets(events, now)
+
+    def base_devices() -> pd.DataFrame:
+        return wall_clock_devices(intervals)
+
+    def light_groupby() -> object:
+        # The baseline this benchmark used before: first/last instant and event count per
+        # ticket, seconds per device and state. It computes none of the figures (no
+        # reaction, no resolution, no filtering by kind or now), so it is printed for
+        # reference only and the target is not judged against it.
         g = events.groupby("ticket_id").agg(first=("at", "min"), last=("at", "max"),
                                            n=("seq", "size"))
         d = intervals.assign(sec=(intervals["end"] - intervals["start"]).dt.total_seconds())
         return g, d.groupby(["device_id", "state"])["sec"].sum()
 
-    t_base, _ = timed(baseline)
+    # Best of REPEAT, the four timed in turn each round, so that load from other processes on
+    # the machine hits both sides alike; every figure below comes from this one run.
+    best: dict[str, float] = {}
+    results: dict[str, object] = {}
+    for _ in range(REPEAT):
+        for key, fn in (("clocks", vectorized_clocks), ("avail", vectorized_avail),
+                        ("base_tickets", base_tickets), ("base_devices", base_devices),
+                        ("light", light_groupby)):
+            seconds, results[key] = timed(fn)
+            best[key] = min(best.get(key, float("inf")), seconds)
+    clocks, avail = results["clocks"], results["avail"]
+    t_clocks, t_avail = best["clocks"], best["avail"]
+    t_vec = t_clocks + t_avail
+    t_base_t, t_base_d = best["base_tickets"], best["base_devices"]
+    t_base = t_base_t + t_base_d
 
     sample_ids = rng.choice(N_TICKETS, 1000, replace=False)
     sample = events[events["ticket_id"].isin(sample_ids)].sort_values(["ticket_id", "seq"])
@@ -172,21 +234,30 @@ def main() -> None:
         for tid, c in per.items()
     )
 
-    tracemalloc.start()
-    ticket_clocks_frame(events, pol, now)
-    device_availability_frame(MONTH, intervals, maintenance, AvailabilityPolicy())
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
+    peaks = {}
+    for key, fn in (("vectorized", lambda: (vectorized_clocks(), vectorized_avail())),
+                    ("groupby", lambda: (base_tickets(), base_devices()))):
+        tracemalloc.start()
+        fn()
+        peaks[key] = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-    print(f"vectorized ticket clocks      {t_clocks:7.3f} s")
-    print(f"vectorized device availability{t_avail:7.3f} s")
-    print(f"vectorized total              {t_vec:7.3f} s   (target < 2 s)")
-    print(f"plain pandas groupby baseline {t_base:7.3f} s")
-    print(f"ratio vectorized / groupby    {t_vec / t_base:7.2f} x (target <= 3 x)")
+    print(f"timings: best of {REPEAT} rounds, all measured in this run")
+    print(f"{'':32s}{'SLA (vectorized)':>18s}{'wall-clock groupby':>20s}{'ratio':>9s}")
+    rows = (("tickets (100k, 2 clocks)", t_clocks, t_base_t),
+            ("devices (10k, availability)", t_avail, t_base_d),
+            ("total", t_vec, t_base))
+    for label, vec, base in rows:
+        print(f"{label:32s}{vec:16.3f} s{base:18.3f} s{vec / base:8.2f}x")
+    print(f"{'(old light groupby: min/max/size)':32s}{'':18s}{best['light']:18.3f} s"
+          f"{t_vec / best['light']:8.2f}x  reference only, not the same figures")
+    print(f"targets: SLA total {t_vec:.3f} s < 2 s: {'met' if t_vec < 2 else 'NOT met'}; "
+          f"ratio {t_vec / t_base:.2f}x <= 3x: {'met' if t_vec <= 3 * t_base else 'NOT met'}")
+    print(f"peak traced memory              {peaks['vectorized']:14.1f} MiB"
+          f"{peaks['groupby']:16.1f} MiB;  max RSS of the process {rss:.0f} MiB")
     print(f"per-ticket path, 1,000 sample {t_per:7.3f} s  -> {t_per * N_TICKETS / 1000:.1f} s "
           f"extrapolated for {N_TICKETS:,}; mismatches vs frame: {mismatches}")
-    print(f"peak traced memory (frames)   {peak / 2**20:7.1f} MiB; max RSS {rss:.0f} MiB")
     print(f"states: {clocks['resolution_state'].value_counts().to_dict()}; "
           f"mean availability {avail['availability'].mean():.4%}")
 

@@ -53,6 +53,7 @@ EVENT_COLUMNS = ("ticket_id", "at", "seq", "kind", "priority", "status", "assign
 INTERVAL_COLUMNS = ("device_id", "start", "end", "state")
 MAINTENANCE_COLUMNS = ("device_id", "start", "end")
 _NS = 1_000_000_000
+_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
 
 
 def events_frame(logs: Mapping[Hashable, Iterable[ClockEvent]]) -> pd.DataFrame:
@@ -97,16 +98,142 @@ def maintenance_frame(windows: Mapping[Hashable, Iterable[MaintenanceWindow]]) -
     return frame
 
 
-def _ns(column: pd.Series, name: str) -> np.ndarray:
-    """Epoch nanoseconds of an aware datetime column; naive columns are rejected."""
+def _epoch_raw(column: pd.Series, name: str) -> tuple[np.ndarray, int]:
+    """UTC epoch integers of an aware datetime column in its own unit, and units per second.
+
+    Naive columns are rejected. No copy and no unit conversion: callers floor to seconds.
+    """
     if not isinstance(column.dtype, pd.DatetimeTZDtype):
         raise ValueError(f"column {name!r} must be timezone-aware datetimes, got {column.dtype}")
-    naive_utc = column.dt.tz_convert("UTC").dt.tz_localize(None).dt.as_unit("ns")
-    return naive_utc.to_numpy(dtype="datetime64[ns]").view(np.int64)
+    values = column.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
+    unit = np.datetime_data(values.dtype)[0]
+    return values.view(np.int64), _PER_SECOND[unit]
 
 
-def _timeline(cal: Calendar, lo: int, hi: int) -> Timeline:
-    return cal.timeline_for(lo, hi)
+def _seconds(column: pd.Series, name: str) -> np.ndarray:
+    """Whole epoch seconds (floored) of an aware datetime column."""
+    raw, per_sec = _epoch_raw(column, name)
+    return raw if per_sec == 1 else np.floor_divide(raw, per_sec)
+
+
+def _codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes (-1 for null) and the object array of distinct values of a column.
+
+    Categorical columns give their codes for free; anything else is hashed once, so every
+    later test is an integer comparison instead of a string one.
+    """
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return (column.cat.codes.to_numpy(dtype=np.int64),
+                np.asarray(column.cat.categories, dtype=object))
+    codes, uniques = pd.factorize(column.to_numpy())
+    return codes.astype(np.int64, copy=False), np.asarray(uniques, dtype=object)
+
+
+def _codes_at(
+    column: pd.Series, rows: np.ndarray, keep_null: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_codes` of ``column[rows]`` only (hashing nulls one doesn't need is slow).
+
+    ``keep_null`` gives a null its own code (and name) instead of -1.
+    """
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        codes, names = _codes(column)
+        codes = codes[rows]
+        if keep_null and (codes < 0).any():
+            codes = np.where(codes < 0, len(names), codes)
+            names = np.append(names, [np.nan])
+        return codes, names
+    codes, uniques = pd.factorize(column.to_numpy()[rows], use_na_sentinel=not keep_null)
+    return codes.astype(np.int64, copy=False), np.asarray(uniques, dtype=object)
+
+
+def _bits(span: int) -> int:
+    return max(int(span), 0).bit_length()
+
+
+def _sort_order(keys: list[np.ndarray]) -> np.ndarray | None:
+    """Stable lexicographic order of int64 ``keys`` (most significant first), like lexsort.
+
+    Packs the keys into one int64 when their ranges fit (the usual case), so one argsort
+    replaces a multi-key lexsort; ``None`` means "already in order".
+    """
+    n = len(keys[0])
+    if n < 2:
+        return None
+    lows = [int(k.min()) for k in keys]
+    widths = [_bits(int(k.max()) - lo) for k, lo in zip(keys, lows, strict=True)]
+    if sum(widths) > 62:
+        return np.lexsort(keys[::-1])
+    packed = np.zeros(n, dtype=np.int64)
+    for k, lo, w in zip(keys, lows, widths, strict=True):
+        packed <<= w
+        packed |= k - lo
+    descents = int(np.count_nonzero(packed[1:] < packed[:-1]))
+    if descents == 0:
+        return None
+    if descents < n // 16:
+        # Long sorted runs (data grouped by ticket or by time): timsort merges them cheaply.
+        return np.argsort(packed, kind="stable")
+    order = np.argsort(packed)
+    ranked = packed[order]
+    if (ranked[1:] == ranked[:-1]).any():  # ties: only a stable sort keeps input order
+        return np.argsort(packed, kind="stable")
+    return order
+
+
+def _ticket_codes(column: pd.Series, rows: np.ndarray) -> np.ndarray:
+    """Group codes of ``column[rows]``: equal ids share a code (the codes' order is free)."""
+    values = column.to_numpy()[rows] if not isinstance(column.dtype, pd.CategoricalDtype) \
+        else column.cat.codes.to_numpy(dtype=np.int64)[rows]
+    if values.dtype.kind in "iu" and len(values):
+        lo, hi = int(values.min()), int(values.max())
+        if hi - lo <= 4 * len(values) + 1024:
+            return values.astype(np.int64) - lo
+    codes, _ = pd.factorize(values, use_na_sentinel=False)
+    return codes.astype(np.int64, copy=False)
+
+
+class _Lines:
+    """Timelines of several calendars searched at once.
+
+    Calendar ``c`` is moved to its own block of the integer line (``t + shift[c]``) and every
+    block starts with an empty sentinel interval, so ``B_c(t)`` of many rows with mixed
+    calendars is one ``searchsorted`` with no masks and no clipping; the arithmetic is that
+    of :meth:`Timeline.cumulative`, so the figures are bit-identical.
+    """
+
+    _BLOCK = 1 << 42
+
+    def __init__(self, lines: list[Timeline]) -> None:
+        self.lines = lines
+        self.shift = np.arange(len(lines), dtype=np.int64) * self._BLOCK + self._BLOCK // 2
+        starts, lengths, cums = [], [], []
+        for c, line in enumerate(lines):
+            starts += [np.array([c * self._BLOCK], np.int64), line.starts + self.shift[c]]
+            lengths += [np.zeros(1, np.int64), line.ends - line.starts]
+            cums += [np.zeros(1, np.int64), line.cum]
+        self.starts = np.concatenate(starts)
+        self.lengths = np.concatenate(lengths)
+        self.cum = np.concatenate(cums)
+
+    def cumulative(self, t: np.ndarray, cal: np.ndarray) -> np.ndarray:
+        """``B(t)`` of each row in the timeline of its calendar ``cal``."""
+        q = t + self.shift[cal]
+        idx = np.searchsorted(self.starts, q, side="right") - 1
+        inside = q - self.starts[idx]
+        np.clip(inside, 0, self.lengths[idx], out=inside)
+        return self.cum[idx] + inside
+
+    def instant_at(self, b: np.ndarray, cal: np.ndarray) -> np.ndarray:
+        """:meth:`Timeline.instant_at` of each row in the timeline of its calendar."""
+        out = np.empty(len(b), dtype=np.int64)
+        for c, line in enumerate(self.lines):
+            sel = cal == c
+            if sel.all():
+                return line.instant_at(b)
+            if sel.any():
+                out[sel] = line.instant_at(b[sel])
+        return out
 
 
 def _add_business(cal: Calendar, starts: np.ndarray, seconds: np.ndarray) -> np.ndarray:
@@ -124,10 +251,22 @@ def _add_business(cal: Calendar, starts: np.ndarray, seconds: np.ndarray) -> np.
     raise ValueError(f"calendar {cal.name!r} has too little open time for these deadlines")
 
 
-def _group_reduce_first(flag: np.ndarray, starts: np.ndarray, n: int) -> np.ndarray:
-    """Position of the first True per contiguous group (``n`` when none)."""
-    pos = np.where(flag, np.arange(len(flag)), n)
-    return np.minimum.reduceat(pos, starts) if len(flag) else pos
+_CREATED, _ASSIGNED, _STATUS, _PRIORITY = 1, 2, 3, 4
+_KIND_CODE = {"created": _CREATED, "assigned": _ASSIGNED, "status_changed": _STATUS,
+              "priority_changed": _PRIORITY}
+assert set(_KIND_CODE) == set(CLOCK_KINDS)
+_STATES = np.array(["breached", "met", "paused", "running"], dtype=object)
+_NO_DEADLINE = np.iinfo(np.int64).min
+
+
+def _utc_ns(seconds: np.ndarray) -> pd.DatetimeIndex:
+    """UTC datetimes of epoch seconds, ``_NO_DEADLINE`` giving NaT."""
+    none = seconds == _NO_DEADLINE
+    ns = np.where(none, _NO_DEADLINE, seconds * _NS)
+    if none.all():
+        # pandas.to_datetime gives an all-NaT column the unit "s"; keep that dtype.
+        return pd.to_datetime(ns, utc=True)
+    return pd.DatetimeIndex(ns.view("M8[ns]")).tz_localize("UTC")
 
 
 def ticket_clocks_frame(events: pd.DataFrame, policy: SlaPolicy, now: datetime) -> pd.DataFrame:
@@ -137,134 +276,163 @@ def ticket_clocks_frame(events: pd.DataFrame, policy: SlaPolicy, now: datetime) 
     ``_target``, ``_remaining`` (seconds), ``_deadline`` (UTC, NaT for None), ``_state``,
     ``_stopped``. Tickets with no event at or before ``now`` are absent.
     """
+    # Everything below runs on int64 numpy arrays sorted by (ticket, at, seq): string columns
+    # are hashed once into small integer codes, every "per ticket" step is a cumulative
+    # operation or a reduction at group boundaries, and no Python loop runs per ticket.
     now_epoch = to_epoch(now, "now")
     now_ns = pd.Timestamp(now).value
-    at_ns = _ns(events["at"], "at")
-    keep = events["kind"].isin(CLOCK_KINDS).to_numpy() & (at_ns <= now_ns)
-    ev = events.loc[keep]
-    at_ns = at_ns[keep]
-    tcodes, tickets = pd.factorize(ev["ticket_id"], sort=False)
-    seq = ev["seq"].to_numpy(dtype=np.int64)
-    order = np.lexsort((seq, at_ns, tcodes))
-    tcodes = tcodes[order]
-    t = np.floor_divide(at_ns[order], _NS)
-    # Compare small integer codes, not Python strings: this is most of the speed.
-    kcodes, knames = pd.factorize(ev["kind"])
-    kcode = kcodes[order]
-    kind_names = list(knames)
-
-    def kind_is(name: str) -> np.ndarray:
-        return kcode == (kind_names.index(name) if name in kind_names else -2)
-
+    raw, per_sec = _epoch_raw(events["at"], "at")
+    kcodes, knames = _codes(events["kind"])
+    lookup = np.zeros(len(knames) + 1, dtype=np.int8)  # code -1 (null kind) -> last -> 0
+    for i, name in enumerate(knames):
+        if isinstance(name, str) and name in _KIND_CODE:
+            lookup[i] = _KIND_CODE[name]
+    kind_all = lookup[kcodes]
+    del kcodes
+    keep = (kind_all != 0) & (raw <= now_ns // (_NS // per_sec))
+    kept = np.flatnonzero(keep)
+    raw = raw[kept]
+    t = raw if per_sec == 1 else np.floor_divide(raw, per_sec)
+    at_key = t if per_sec == 1 or not (raw - t * per_sec).any() else raw
+    seq = events["seq"].to_numpy(dtype=np.int64)[kept]
+    tcode = _ticket_codes(events["ticket_id"], kept)
+    order = _sort_order([tcode, at_key, seq])
+    if order is None:
+        pos, kind = kept, kind_all[kept]
+    else:
+        pos, kind, tcode, t = kept[order], kind_all[kept[order]], tcode[order], t[order]
+    del raw, at_key, seq, kept, kind_all, order
     n = len(t)
-    new_group = np.ones(n, dtype=bool)
-    new_group[1:] = tcodes[1:] != tcodes[:-1]
+    if n == 0:
+        return _empty_clocks(events)
+
+    new_group = np.empty(n, dtype=bool)
+    new_group[0] = True
+    np.not_equal(tcode[1:], tcode[:-1], out=new_group[1:])
     gstart = np.flatnonzero(new_group)
-    glast = np.append(gstart[1:] - 1, n - 1).astype(np.int64) if n else gstart
-    g = np.cumsum(new_group) - 1  # dense group number per row
-    is_created = kind_is("created")
+    glast = np.empty(len(gstart), dtype=np.int64)
+    glast[:-1] = gstart[1:] - 1
+    glast[-1] = n - 1
+    first_pos = np.minimum.reduceat(pos, gstart)  # first kept row of each ticket
+    is_created = kind == _CREATED
     if not is_created[gstart].all():
-        bad = tickets[tcodes[gstart[~is_created[gstart]]][0]]
+        bad = events["ticket_id"].iloc[int(first_pos[~is_created[gstart]].min())]
         raise ValueError(f"ticket {bad!r}: log must start with a 'created' event at or before now")
-
     rows = np.arange(n)
-    prio_raw = ev["priority"].to_numpy(dtype=object)[order]
-    status_col = ev["status"].where(ev["status"].notna() | (ev["kind"] != "created"), "new")
-    scodes, snames = pd.factorize(status_col)
-    scode = scodes[order]
-    status_names = np.asarray(snames, dtype=object)
-    assignee = ev["assignee"]
-    has_assignee = (assignee.notna() & (assignee.astype(str) != "")).to_numpy()[order]
-    set_prio = is_created | kind_is("priority_changed")
-    set_stat = is_created | kind_is("status_changed")
-    priority = prio_raw[np.maximum.accumulate(np.where(set_prio, rows, -1))] if n else prio_raw
-    status_code = scode[np.maximum.accumulate(np.where(set_stat, rows, -1))] if n else scode
-    status = status_names[status_code] if n else np.zeros(0, object)
 
-    def status_in(names: Iterable[str]) -> np.ndarray:
-        codes = [i for i, s in enumerate(status_names) if s in set(names)]
-        return np.isin(status_code, codes)
+    # Status in force after each row: codes of the rows that set it, carried forward.
+    set_stat = is_created | (kind == _STATUS)
+    scode, snames = _codes_at(events["status"], pos[set_stat])
+    new_code = len(snames)
+    snames = np.append(snames, ["new", None])
+    if (scode < 0).any():
+        # A created ticket without a status is "new"; a status change without one is null.
+        scode = np.where(scode < 0, np.where(is_created[set_stat], new_code, new_code + 1), scode)
+    status_code = scode[np.cumsum(set_stat) - 1]
+    stop_of = np.array([s in STOP_STATUSES for s in snames], dtype=bool)
+    pause_of = np.array([s in policy.pause_statuses and s not in STOP_STATUSES for s in snames],
+                        dtype=bool)
+    stopped_status = stop_of[status_code]
+    paused = pause_of[status_code]
 
-    stopped_status = status_in(STOP_STATUSES)
-    react_flag = ((is_created | kind_is("assigned")) & has_assignee) | stopped_status
-    first_react = _group_reduce_first(react_flag, gstart, n)
-    reacted = rows >= first_react[g]
-
-    end = np.empty(n, dtype=np.int64)
-    end[:-1] = t[1:]
-    end[glast] = now_epoch
-    pcodes, pnames = pd.factorize(pd.Series(priority, dtype=object))
+    # Priority in force after each row.
+    set_prio = is_created | (kind == _PRIORITY)
+    pcode_set, pnames = _codes_at(events["priority"], pos[set_prio], keep_null=True)
     unknown = [p for p in pnames if p not in policy.targets]
     if unknown:
         raise ValueError(f"no SLA targets for priority {unknown[0]!r}")
+    pcode = pcode_set[np.cumsum(set_prio) - 1]
     targets = [policy.targets[p] for p in pnames]
     calendars = list(dict.fromkeys(tg.calendar for tg in targets))
     cal_of_pcode = np.array([calendars.index(tg.calendar) for tg in targets], dtype=np.int64)
-    cal_row = cal_of_pcode[pcodes] if n else np.zeros(0, np.int64)
-    lo = int(t.min()) if n else now_epoch
-    business = np.zeros(n, dtype=np.int64)
-    b_start = np.zeros(n, dtype=np.int64)
-    lines = []
-    for ci, cal in enumerate(calendars):
-        line = _timeline(cal, lo, now_epoch)
-        lines.append(line)
-        sel = cal_row == ci
-        b_start[sel] = line.cumulative(t[sel])
-        business[sel] = line.cumulative(end[sel]) - b_start[sel]
+    cal = cal_of_pcode[pcode]
 
-    final_pcode = pcodes[glast]
-    final_status = status[glast]
-    paused = status_in(policy.pause_statuses) & ~stopped_status
+    # Reaction: stopped from the first assignment to a non-empty assignee, or a stop status.
+    set_assignee = is_created | (kind == _ASSIGNED)
+    assignees = events["assignee"].to_numpy(dtype=object)[pos[set_assignee]]
+    react_flag = stopped_status.copy()
+    react_flag[set_assignee] |= ~pd.isna(assignees) & (assignees != "")
+    group_first = np.maximum.accumulate(np.where(new_group, rows, 0))
+    reacted = np.maximum.accumulate(np.where(react_flag, rows, -1)) >= group_first
+    del react_flag, group_first, rows, assignees, set_assignee, set_stat, set_prio
+
+    # Business seconds of each stretch [t_i, t_i+1) in the calendar of row i.
+    lines = _Lines([c.timeline_for(int(t.min()), now_epoch) for c in calendars])
+    b_start = lines.cumulative(t, cal)
+    b_end = np.empty(n, dtype=np.int64)
+    b_end[:-1] = b_start[1:]  # right whenever the next row is of the same ticket and calendar
+    redo = np.empty(n, dtype=bool)
+    np.not_equal(cal[1:], cal[:-1], out=redo[:-1])
+    redo[glast] = True
+    end = np.empty(n, dtype=np.int64)
+    end[:-1] = t[1:]
+    end[glast] = now_epoch
+    fix = np.flatnonzero(redo)
+    b_end[fix] = lines.cumulative(end[fix], cal[fix])
+    business = b_end - b_start
+    del b_end, end, redo, fix, tcode, pos
+
+    final_pcode = pcode[glast]
+    final_cal = cal_of_pcode[final_pcode]
     out: dict[str, object] = {
-        "priority": np.asarray(pnames, dtype=object)[final_pcode],
-        "status": final_status,
+        "priority": pnames[final_pcode],
+        "status": snames[status_code[glast]],
     }
     clocks = {
-        "reaction": (~reacted, reacted, np.zeros(n, bool), "reaction_seconds"),
+        "reaction": (~reacted, reacted, None, "reaction_seconds"),
         "resolution": (~stopped_status & ~paused, stopped_status, paused, "resolution_seconds"),
     }
     for name, (counted, stop, pause, attr) in clocks.items():
-        target_of_p = np.array([getattr(tg, attr) for tg in targets], dtype=np.int64)
-        target = target_of_p[final_pcode]
+        target = np.array([getattr(tg, attr) for tg in targets], dtype=np.int64)[final_pcode]
         counted_bs = np.where(counted, business, 0)
-        cum_after = np.cumsum(counted_bs)
-        offset = np.repeat(cum_after[gstart] - counted_bs[gstart], np.diff(np.append(gstart, n)))
-        cum_after = cum_after - offset
-        cum_before = cum_after - counted_bs
-        elapsed = cum_after[glast]
+        cum = np.cumsum(counted_bs)
+        before = cum[gstart] - counted_bs[gstart]  # global sum before each ticket
+        elapsed = cum[glast] - before
         stopped = stop[glast]
-        is_paused = pause[glast]
-        deadline = np.full(len(gstart), np.iinfo(np.int64).min, dtype=np.int64)
-        # Breached or exactly at target: the instant the target was reached.
-        tg_row = target[g]
-        cross = counted & (cum_before < tg_row) & (tg_row <= cum_after)
-        for ci, line in enumerate(lines):
-            sel = cross & (cal_row == ci)
-            if sel.any():
-                at = line.instant_at(b_start[sel] + tg_row[sel] - cum_before[sel])
-                deadline[g[sel]] = np.maximum(t[sel], at)
+        is_paused = pause[glast] if pause is not None else np.zeros(len(gstart), dtype=bool)
+        deadline = np.full(len(gstart), _NO_DEADLINE, dtype=np.int64)
+        # Breached or exactly at target: the instant the target was reached, in the row
+        # where the ticket's running sum first reaches it (cum is non-decreasing).
+        reached = np.flatnonzero(elapsed >= target)
+        if len(reached):
+            row = np.searchsorted(cum, before[reached] + target[reached], side="left")
+            left = target[reached] - (cum[row] - counted_bs[row] - before[reached])
+            at = lines.instant_at(b_start[row] + left, cal[row])
+            deadline[reached] = np.maximum(t[row], at)
         running = ~stopped & ~is_paused & (elapsed < target)
-        for ci, cal in enumerate(calendars):
-            sel = running & (cal_of_pcode[final_pcode] == ci)
+        for ci, calendar in enumerate(calendars):
+            sel = running & (final_cal == ci)
             if sel.any():
                 nows = np.full(int(sel.sum()), now_epoch, dtype=np.int64)
-                deadline[sel] = _add_business(cal, nows, target[sel] - elapsed[sel])
-        state = np.where(
-            elapsed > target,
-            "breached",
-            np.where(stopped, "met", np.where(is_paused, "paused", "running")),
-        )
-        dl = pd.to_datetime(
-            np.where(deadline == np.iinfo(np.int64).min, np.iinfo(np.int64).min, deadline * _NS),
-            utc=True,
-        )
+                deadline[sel] = _add_business(calendar, nows, target[sel] - elapsed[sel])
+        state = np.where(elapsed > target, 0, np.where(stopped, 1, np.where(is_paused, 2, 3)))
         out[f"{name}_elapsed"] = elapsed
         out[f"{name}_target"] = target
         out[f"{name}_remaining"] = target - elapsed
-        out[f"{name}_deadline"] = dl
-        out[f"{name}_state"] = state
+        out[f"{name}_deadline"] = _utc_ns(deadline)
+        out[f"{name}_state"] = _STATES[state]
         out[f"{name}_stopped"] = stopped
-    index = pd.Index(tickets[tcodes[gstart]], name="ticket_id")
+    if (first_pos[1:] < first_pos[:-1]).any():
+        # Rows come out in order of each ticket's first event, as pandas.factorize would give.
+        perm = np.argsort(first_pos, kind="stable")
+        first_pos = first_pos[perm]
+        out = {k: v[perm] for k, v in out.items()}
+    index = pd.Index(events["ticket_id"].array.take(first_pos), name="ticket_id")
+    return pd.DataFrame(out, index=index)
+
+
+def _empty_clocks(events: pd.DataFrame) -> pd.DataFrame:
+    """The frame of no ticket, with the columns and dtypes the general path gave it."""
+    empty_i = np.zeros(0, dtype=np.int64)
+    out: dict[str, object] = {"priority": np.zeros(0, object), "status": np.zeros(0, object)}
+    for name in ("reaction", "resolution"):
+        out[f"{name}_elapsed"] = empty_i
+        out[f"{name}_target"] = empty_i
+        out[f"{name}_remaining"] = empty_i
+        out[f"{name}_deadline"] = pd.to_datetime(empty_i, utc=True)
+        out[f"{name}_state"] = np.where(empty_i > 0, "breached", "met")
+        out[f"{name}_stopped"] = np.zeros(0, dtype=bool)
+    index = pd.Index(pd.factorize(events["ticket_id"].iloc[:0])[1], name="ticket_id")
     return pd.DataFrame(out, index=index)
 
 
@@ -287,17 +455,27 @@ def device_availability_frame(
         maintenance = pd.DataFrame({c: [] for c in MAINTENANCE_COLUMNS})
         maintenance["start"] = pd.to_datetime(maintenance["start"], utc=True)
         maintenance["end"] = pd.to_datetime(maintenance["end"], utc=True)
-    ids = pd.Index(pd.unique(pd.concat(
-        [intervals["device_id"], maintenance["device_id"], pd.Series(list(devices or []))],
+    # Devices in order of appearance over intervals, maintenance, ``devices`` (the index
+    # pandas.unique of their concatenation gives), with each row's device code. The long
+    # columns are hashed in their own dtype; only their few distinct ids are concatenated.
+    dev, uniq_i = pd.factorize(intervals["device_id"], use_na_sentinel=False)
+    mdev, uniq_m = pd.factorize(maintenance["device_id"], use_na_sentinel=False)
+    all_ids = pd.concat(
+        [pd.Series(uniq_i), pd.Series(uniq_m), pd.Series(list(devices or []))],
         ignore_index=True,
-    )), name="device_id")
+    )
+    codes, uniques = pd.factorize(all_ids, use_na_sentinel=False)
+    ids = pd.Index(uniques.to_numpy() if uniques.dtype == object else uniques.array,
+                   name="device_id")
     ndev = len(ids)
-    dev = ids.get_indexer(intervals["device_id"])
-    s = np.floor_divide(_ns(intervals["start"], "start"), _NS)
-    e = np.floor_divide(_ns(intervals["end"], "end"), _NS)
-    state = intervals["state"].to_numpy(dtype=object)
-    order = np.lexsort((e, s, dev))
-    dev, s, e, state = dev[order], s[order], e[order], state[order]
+    dev = dev.astype(np.int64, copy=False)  # uniq_i come first, so their codes stand
+    mdev = codes[len(uniq_i):len(uniq_i) + len(uniq_m)].astype(np.int64)[mdev]
+    s = _seconds(intervals["start"], "start")
+    e = _seconds(intervals["end"], "end")
+    scodes, snames = _codes(intervals["state"])
+    order = _sort_order([dev, s, e])
+    if order is not None:
+        dev, s, e, scodes = dev[order], s[order], e[order], scodes[order]
     if (e < s).any():
         raise ValueError("a state interval ends before it starts")
     same = dev[1:] == dev[:-1]
@@ -305,38 +483,53 @@ def device_availability_frame(
         raise ValueError("state intervals of one device overlap")
     cs, ce = np.maximum(s, lo), np.minimum(e, hi)
     ok = ce > cs
-    dev, cs, ce, state = dev[ok], cs[ok], ce[ok], state[ok]
-    bad_states = set(pd.unique(state)) - DEVICE_STATES
+    dev, cs, ce, scodes = dev[ok], cs[ok], ce[ok], scodes[ok]
+    snames = np.append(snames, [np.nan])  # code -1: a null state, moved to the last code
+    scodes = np.where(scodes < 0, len(snames) - 1, scodes)
+    present = np.bincount(scodes, minlength=len(snames)) > 0
+    bad_states = {v for v, p in zip(snames, present, strict=True) if p} - DEVICE_STATES
     if bad_states:
         raise ValueError(f"unknown device state {sorted(map(str, bad_states))[0]!r}")
     code = {"up": 0, "down": 1, "excluded": 2}
     cls_of = {st: code[policy.classify(st)] for st in DEVICE_STATES}
-    st_cls = pd.Series(state, dtype=object).map(cls_of).to_numpy(dtype=np.int8)
-    st_known = state != "unknown"
+    cls_of_code = np.array([cls_of.get(v, 0) for v in snames], dtype=np.int8)
+    st_cls = cls_of_code[scodes]
+    st_known = np.array([v != "unknown" for v in snames], dtype=bool)[scodes]
     unknown_cls = cls_of["unknown"]
 
-    md = ids.get_indexer(maintenance["device_id"])
-    ms = np.maximum(np.floor_divide(_ns(maintenance["start"], "start"), _NS), lo)
-    me = np.minimum(np.floor_divide(_ns(maintenance["end"], "end"), _NS), hi)
+    md = mdev
+    ms = np.maximum(_seconds(maintenance["start"], "start"), lo)
+    me = np.minimum(_seconds(maintenance["end"], "end"), hi)
     mok = me > ms
     md, ms, me = md[mok], ms[mok], me[mok]
 
     k_i, k_m = len(cs), len(ms)
     # Boundary rows: device init at lo (order 0), state ends (0), state starts (1),
     # maintenance +1/-1 (2). At equal times the last row carries the final values.
-    r_dev = np.concatenate([np.arange(ndev), dev, dev, md, md])
-    r_t = np.concatenate([np.full(ndev, lo), ce, cs, ms, me])
-    r_ord = np.concatenate([np.zeros(ndev + k_i, np.int8), np.ones(k_i, np.int8),
-                            np.full(2 * k_m, 2, np.int8)])
-    r_is_state = np.concatenate([np.ones(ndev + 2 * k_i, bool), np.zeros(2 * k_m, bool)])
-    r_cls = np.concatenate([np.full(ndev + k_i, unknown_cls, np.int8), st_cls,
-                            np.zeros(2 * k_m, np.int8)])
-    r_known = np.concatenate([np.zeros(ndev + k_i, bool), st_known, np.zeros(2 * k_m, bool)])
-    r_delta = np.concatenate([np.zeros(ndev + 2 * k_i, np.int64), np.ones(k_m, np.int64),
-                              -np.ones(k_m, np.int64)])
-    o = np.lexsort((r_ord, r_t, r_dev))
-    r_dev, r_t, r_is_state = r_dev[o], r_t[o], r_is_state[o]
-    r_cls, r_known, r_delta = r_cls[o], r_known[o], r_delta[o]
+    # The state rows of one device alternate start, end, start, ... already in time order,
+    # so the rows form three sorted runs (inits, states, maintenance) that one stable sort
+    # on a packed key merges in linear time.
+    k_s = 2 * k_i
+    r_dev = np.concatenate([np.arange(ndev), np.repeat(dev, 2), md, md])
+    r_t = np.concatenate([np.full(ndev, lo), np.column_stack([cs, ce]).ravel(), ms, me])
+    r_ord = np.concatenate([np.zeros(ndev, np.int64), np.tile(np.array([1, 0]), k_i),
+                            np.full(2 * k_m, 2, np.int64)])
+    r_is_state = np.ones(ndev + k_s + 2 * k_m, dtype=bool)
+    r_is_state[ndev + k_s:] = False
+    r_cls = np.full(ndev + k_s + 2 * k_m, unknown_cls, np.int8)
+    r_cls[ndev:ndev + k_s:2] = st_cls
+    r_cls[ndev + k_s:] = 0
+    r_known = np.zeros(ndev + k_s + 2 * k_m, dtype=bool)
+    r_known[ndev:ndev + k_s:2] = st_known
+    r_delta = np.zeros(ndev + k_s + 2 * k_m, dtype=np.int64)
+    r_delta[ndev + k_s:ndev + k_s + k_m] = 1
+    r_delta[ndev + k_s + k_m:] = -1
+    del dev, s, e, cs, ce, scodes, st_cls, st_known, ok, same
+    o = _sort_order([r_dev, r_t, r_ord])
+    del r_ord
+    if o is not None:
+        r_dev, r_t, r_is_state = r_dev[o], r_t[o], r_is_state[o]
+        r_cls, r_known, r_delta = r_cls[o], r_known[o], r_delta[o]
     m = len(r_t)
     src = np.maximum.accumulate(np.where(r_is_state, np.arange(m), -1))
     cls = r_cls[src]
@@ -351,13 +544,13 @@ def device_availability_frame(
     length = nxt - r_t
     pos = length > 0
     d, ln, c, kn, dp = r_dev[pos], length[pos], cls[pos], known[pos], depth[pos]
+    del r_dev, r_t, r_is_state, r_cls, r_known, r_delta, src, cls, known, depth, nxt, length
 
     def per_dev(weights: np.ndarray) -> np.ndarray:
         return np.bincount(d, weights=weights, minlength=ndev).astype(np.int64)
 
-    up = per_dev(np.where(c == 0, ln, 0))
-    down = per_dev(np.where(c == 1, ln, 0))
-    excluded = per_dev(np.where(c == 2, ln, 0))
+    by_class = np.bincount(d * 3 + c, weights=ln, minlength=3 * ndev).astype(np.int64)
+    up, down, excluded = (by_class[k::3] for k in range(3))
     maint = per_dev(np.where(dp > 0, ln, 0))
     known_s = per_dev(np.where(kn, ln, 0))
     is_down = c == 1

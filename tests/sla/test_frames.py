@@ -107,3 +107,119 @@ def test_frames_reject_naive_columns():
                           "assignee": [None]})
     with pytest.raises(ValueError, match="timezone-aware"):
         ticket_clocks_frame(frame, sla_policy({}, {}), pd.Timestamp("2026-01-02", tz="UTC"))
+
+
+def _expected_rows(logs, policy, now) -> dict:
+    return {tid: ticket_clocks(evs, policy, now) for tid, evs in logs.items()
+            if min(e.at for e in evs) <= now}
+
+
+def _assert_rows_equal(frame: pd.DataFrame, expected: dict) -> None:
+    assert sorted(frame.index) == sorted(expected)
+    for tid, clocks in expected.items():
+        row = frame.loc[tid]
+        assert (row["priority"], row["status"]) == (clocks.priority, clocks.status)
+        for clock in (clocks.reaction, clocks.resolution):
+            deadline = row[f"{clock.name}_deadline"]
+            assert (
+                row[f"{clock.name}_elapsed"], row[f"{clock.name}_state"],
+                bool(row[f"{clock.name}_stopped"]),
+                None if pd.isna(deadline) else deadline.to_pydatetime(),
+            ) == (clock.elapsed_seconds, clock.state, clock.stopped, clock.deadline), tid
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(many_tickets(), st.randoms(use_true_random=False))
+def test_ticket_frame_ignores_row_order_id_spacing_and_categoricals(case, rnd):
+    """Shuffled rows, sparse int64 ids (as reports pack them) and categorical string columns
+    give the same figures; rows come out in order of each ticket's first event."""
+    policy, logs, now = case
+    base = ticket_clocks_frame(events_frame(logs), policy, now)
+    ids = {tid: i * 2**32 + 7 for i, tid in enumerate(logs)}
+    events = events_frame(logs)
+    events["ticket_id"] = events["ticket_id"].map(ids).astype("int64")
+    order = list(range(len(events)))
+    rnd.shuffle(order)
+    # Events of one ticket with the same (at, seq) keep their relative order (stable sort).
+    key = events[["ticket_id", "at", "seq"]].astype(str).agg("|".join, axis=1).to_numpy()
+    first_of: dict[str, list[int]] = {}
+    for pos in order:
+        first_of.setdefault(key[pos], []).append(pos)
+    slots = {k: iter(sorted(v)) for k, v in first_of.items()}
+    order = [next(slots[key[pos]]) for pos in order]
+    shuffled = events.iloc[order].reset_index(drop=True)
+    for col in ("kind", "status", "priority"):
+        shuffled[col] = shuffled[col].astype("category")
+    frame = ticket_clocks_frame(shuffled, policy, now)
+    kept = shuffled[shuffled["kind"].astype(object).isin(
+        ["created", "assigned", "status_changed", "priority_changed"])
+        & (shuffled["at"] <= pd.Timestamp(now))]
+    assert list(frame.index) == list(pd.unique(kept["ticket_id"]))
+    if base.empty:
+        assert frame.empty and list(frame.columns) == list(base.columns)
+        return
+    back = {v: k for k, v in ids.items()}
+    frame.index = pd.Index([back[i] for i in frame.index], name="ticket_id")
+    pd.testing.assert_frame_equal(frame.loc[base.index], base)
+
+
+def test_ticket_frame_orders_by_sub_second_instants_and_cuts_at_now():
+    t0 = pd.Timestamp("2026-03-02 10:00:00.100", tz="UTC").to_pydatetime()
+    ms = pd.Timedelta(milliseconds=1).to_pytimedelta()
+    logs = {
+        "A": [
+            ClockEvent(t0, 1, "created", {"priority": "P1", "status": "new"}),
+            ClockEvent(t0 + 800 * ms, 2, "assigned", {"assignee": "bob"}),
+            ClockEvent(t0 + 400 * ms, 3, "status_changed", {"from": "new", "to": "resolved"}),
+            ClockEvent(t0 + 2000 * ms, 4, "status_changed", {"from": "resolved", "to": "open"}),
+        ],
+        "B": [ClockEvent(t0 + 3000 * ms, 1, "created", {"priority": "P1", "status": "new"})],
+    }
+    from sla import Calendar, PriorityTargets, SlaPolicy
+
+    policy = SlaPolicy({"P1": PriorityTargets(60, 3600, Calendar.always())})
+    now = t0 + 2950 * ms  # B's creation is 50 ms after now: B is absent
+    frame = ticket_clocks_frame(events_frame(logs), policy, now)
+    _assert_rows_equal(frame, _expected_rows(logs, policy, now))
+    assert list(frame.index) == ["A"]
+
+
+def test_ticket_frame_with_huge_seq_and_span_falls_back_to_lexsort():
+    """Keys too wide to pack into one int64 take the multi-key sort; same figures."""
+    from sla import Calendar, PriorityTargets, SlaPolicy
+
+    policy = SlaPolicy({"P1": PriorityTargets(60, 3600, Calendar.always()),
+                        "P2": PriorityTargets(600, 7200, Calendar.always())})
+    base = pd.Timestamp("1990-01-01 00:00:00.000001", tz="UTC").to_pydatetime()
+    late = pd.Timestamp("2030-06-01 12:00:00.5", tz="UTC").to_pydatetime()
+    logs = {
+        n: [
+            ClockEvent(base, 2**40 + n, "created", {"priority": "P2", "status": "new"}),
+            ClockEvent(late, 2**50, "priority_changed", {"from": "P2", "to": "P1"}),
+            ClockEvent(late, -(2**30), "assigned", {"assignee": "x"}),
+        ]
+        for n in range(5)
+    }
+    now = late + pd.Timedelta(hours=1).to_pytimedelta()
+    events = events_frame(logs).iloc[::-1]
+    _assert_rows_equal(ticket_clocks_frame(events, policy, now),
+                       _expected_rows(logs, policy, now))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(device_case(), min_size=2, max_size=6), st.randoms(use_true_random=False))
+def test_device_frame_ignores_row_order_and_categorical_states(cases, rnd):
+    span, policy = cases[0][0], cases[0][3]
+    ivs = {f"d{i}": [StateInterval(a, b, s) for a, b, s in c[1]] for i, c in enumerate(cases)}
+    mws = {f"d{i}": [MaintenanceWindow(a, b) for a, b in c[2]] for i, c in enumerate(cases)}
+    base = device_availability_frame(
+        span, intervals_frame(ivs), maintenance_frame(mws), policy, devices=ivs
+    )
+    intervals = intervals_frame(ivs)
+    order = list(range(len(intervals)))
+    rnd.shuffle(order)
+    intervals = intervals.iloc[order].reset_index(drop=True)
+    intervals["state"] = intervals["state"].astype("category")
+    maint = maintenance_frame(mws)
+    frame = device_availability_frame(span, intervals, maint.iloc[::-1], policy, devices=ivs)
+    pd.testing.assert_frame_equal(frame.loc[base.index], base)
