@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -21,7 +22,7 @@ from bridge.service import Services
 from probes.icmp import IcmpCapability, Pinger, detect_icmp_capability
 from probes.runner import ProbeRunner
 from probes.snmp import SnmpPoller
-from probes.state import StateChange
+from probes.state import State, StateChange
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +119,11 @@ class Prober:
                 probing.attach_to_parent(conn, change, parent, now=now)
 
         await self.services.write(store)
+        if change.old_state is State.UNKNOWN and change.new_state is State.UP:
+            # First state after a (re)start: a ticket this check opened before the restart
+            # is still waiting for its recovery, which the fresh state engine cannot know of.
+            if await self.services.read(lambda conn: probing.is_firing(conn, change)):
+                change = dataclasses.replace(change, old_state=State.DOWN)
         pa = probing.change_to_alert(change, device, self.last_sample.get(device.id))
         if pa.alert is not None:
             await self.ingest(pa.source, [pa.alert], change.at)

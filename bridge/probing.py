@@ -332,6 +332,18 @@ def record_unknown_gap(conn: sa.Connection, now: datetime) -> int:
     return n
 
 
+def is_firing(conn: sa.Connection, change: StateChange) -> bool:
+    """Whether the store still holds this check's down alert as firing (e.g. across a restart)."""
+    source = PROBE_SOURCES["icmp" if change.check == CHECK_ICMP else "snmp"].name
+    status = conn.execute(
+        sa.select(alert_keys.c.status).where(
+            alert_keys.c.source == source,
+            alert_keys.c.identity == f"{change.device_id}:{change.check}",
+        )
+    ).scalar_one_or_none()
+    return status in (AlertStatus.FIRING.value, AlertStatus.ACKNOWLEDGED.value)
+
+
 def attach_to_parent(
     conn: sa.Connection, change: StateChange, parent: str, *, now: datetime
 ) -> int | None:

@@ -1,0 +1,516 @@
+"""Issue 4 through the service: real pings on loopback, a real snmpd, tickets and intervals.
+
+The app runs with ``run_probes=True`` and no scheduler; each test drives probe cycles with
+``app[PROBER].cycle()`` and moves the ManualClock by the probe interval between cycles. The
+pings are real: a "down" device is an nft rule of the test's own table dropping echo requests
+arriving on ``lo`` for its address. The only real waiting is the ping timeout of silent hosts
+(and, once, snmpd's uptime growing before its restart).
+
+Runs on SQLite and PostgreSQL (the conftest's ``store_url``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from bridge.app import PROBER, StoreOptions, build_app, open_store
+from bridge.clock import ManualClock
+from bridge.config import Config
+from bridge.store import Engines
+from bridge.store.schema import device_states
+from probes.snmp import SnmpPoller
+from probes.spec import SnmpSettings
+from tests.conftest import Api
+from tests.probe_helpers import (
+    IF_OPER,
+    V2C_COMMUNITY,
+    NftDrop,
+    Snmpd,
+    require_binary,
+    require_root,
+)
+
+pytestmark = pytest.mark.peers
+
+ICMP_INTERVAL = timedelta(seconds=30)
+SNMP_INTERVAL = timedelta(seconds=60)
+TIMEOUT = "0.25s"  # how long a silent host gets per cycle: the only sleep of these tests
+
+
+@pytest.fixture
+def net(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A /24 of loopback for this test: 127.78.<n>.0/24 (tests/probes uses 127.77)."""
+    n = abs(hash(request.node.nodeid)) % 250
+    yield f"127.78.{n}"
+
+
+@pytest.fixture
+def nft(request: pytest.FixtureRequest) -> Iterator[NftDrop]:
+    """The test's own nft table (nothing dropped yet); always deleted afterwards."""
+    require_root("the nftables fixture")
+    binary = require_binary("nft", "nftables")
+    n = abs(hash(request.node.nodeid)) % 10_000
+    table = NftDrop(binary, f"slabridge_e2e_{os.getpid()}_{n}")
+    try:
+        table.create()
+    except subprocess.CalledProcessError as err:
+        pytest.fail(f"nft could not add table {table.table}: {err.stderr}", pytrace=False)
+    try:
+        yield table
+    finally:
+        table.remove()
+
+
+@pytest.fixture
+def snmpd(tmp_path: Path) -> Iterator[Snmpd]:
+    agent = Snmpd(require_binary("snmpd", "snmpd"), tmp_path)
+    agent.start()
+    try:
+        yield agent
+    finally:
+        agent.stop()
+
+
+StartProbes = Callable[..., Awaitable[Api]]
+
+
+@pytest.fixture
+async def start_probes(
+    engines: Engines, clock: ManualClock, aiohttp_client: Any
+) -> AsyncIterator[StartProbes]:
+    """``await start_probes(cfg, engines=None) -> Api``: the app with its Prober started."""
+
+    async def start(cfg: Config, engines_: Engines | None = None) -> Api:
+        e = engines_ or engines
+        app = build_app(cfg, e, clock=clock, run_scheduler=False, run_probes=True)
+        client = await aiohttp_client(app)  # startup: writer, then the prober
+        return Api(client, cfg, e, clock)
+
+    yield start
+
+
+def probe_config(make_config: Callable[..., Config], devices: list[dict], **probing: Any) -> Config:
+    """The example config with only the given devices and the probing rules of issue 4."""
+
+    def edit(data: dict) -> None:
+        data["devices"] = devices
+        data["maintenance"] = []
+        data["probing"] = {
+            "down_after": 3,
+            "up_after": 2,
+            "flap_changes": 6,
+            "flap_window": "10m",
+            "batch_size": 500,
+            "jitter": "0.1s",
+            **probing,
+        }
+
+    return make_config(edit)
+
+
+def icmp(**extra: Any) -> dict[str, Any]:
+    return {"icmp": {"interval": "30s", "count": 1, "timeout": TIMEOUT, **extra}}
+
+
+async def cycle(api: Api, step: timedelta = ICMP_INTERVAL) -> datetime:
+    """Move the clock by one interval, then run one probe cycle; returns the cycle's instant."""
+    api.clock.advance(step)
+    await api.app[PROBER].cycle()
+    return api.clock.now()
+
+
+async def first_cycle(api: Api) -> datetime:
+    await api.app[PROBER].cycle()
+    return api.clock.now()
+
+
+async def probe_tickets(api: Api) -> list[dict[str, Any]]:
+    return [t for t in await api.list() if t["origin"] == "probe"]
+
+
+async def histories(api: Api) -> dict[str, list[dict[str, Any]]]:
+    return {t["id"]: (await api.get(t["id"]))["history"] for t in await api.list()}
+
+
+def intervals(engines: Engines, device: str, check: str = "icmp") -> list[tuple]:
+    with engines.read.connect() as conn:
+        rows = conn.execute(
+            sa.select(device_states.c.state, device_states.c.started_at, device_states.c.ended_at)
+            .where(device_states.c.device_id == device, device_states.c.check == check)
+            .order_by(device_states.c.started_at, device_states.c.id)
+        ).all()
+    return [tuple(r) for r in rows]
+
+
+def kinds(history: list[dict[str, Any]]) -> list[str]:
+    return [e["kind"] for e in history]
+
+
+# -- 1. down after N, nothing more while down, recovery after M ------------------------------
+
+
+async def test_a_silent_device_opens_one_probe_ticket_and_its_recovery_reaches_it(
+    make_config, start_probes, nft, net
+) -> None:
+    ip = f"{net}.10"
+    cfg = probe_config(
+        make_config,
+        [
+            {
+                "id": "acme-edge",
+                "customer": "acme",
+                "ip": ip,
+                "name": "ACME edge router",
+                "probe": icmp(),
+            }
+        ],
+    )
+    api = await start_probes(cfg)
+    await first_cycle(api)
+    assert await probe_tickets(api) == []
+
+    nft.drop(ip)
+    await cycle(api)
+    await cycle(api)
+    assert await probe_tickets(api) == [], "down after 2 failed cycles: down_after is 3"
+    t_down = await cycle(api)
+    tickets = await probe_tickets(api)
+    assert len(tickets) == 1
+    ticket = tickets[0]
+    assert (ticket["customer"], ticket["contract"], ticket["device"], ticket["device_ip"]) == (
+        "acme",
+        "PL-2026-0042",
+        "acme-edge",
+        ip,
+    )
+    assert ticket["origin"] == "probe"
+    assert ticket["title"] == "ACME edge router does not answer ping"
+    assert ticket["priority"] == "P1"  # critical → P1 by acme's policy
+    assert ticket["entered_at"] == t_down.isoformat()
+    assert "probe saw: last loss 100%" in ticket["description"]
+    before = await api.get(ticket["id"])
+
+    for _ in range(3):  # still down: nothing new anywhere
+        await cycle(api)
+    assert [t["id"] for t in await api.list()] == [ticket["id"]]
+    assert await api.get(ticket["id"]) == before
+
+    nft.allow_all()
+    await cycle(api)
+    assert "recovery" not in kinds((await api.get(ticket["id"]))["history"]), "up_after is 2"
+    t_up = await cycle(api)
+    after = await api.get(ticket["id"])
+    assert after["history"][: len(before["history"])] == before["history"]
+    new = after["history"][len(before["history"]) :]
+    assert [(e["kind"], e["at"]) for e in new] == [("recovery", t_up.isoformat())]
+    assert new[0]["data"]["identity"] == "acme-edge:icmp"
+    assert after["status"] == "new"  # acme: recovery "leave", the engineer decides
+    assert len(await api.list()) == 1
+
+
+# -- 2. parent down, children unreachable: one ticket ------------------------------------------
+
+
+async def test_children_behind_a_down_parent_hang_under_its_one_ticket(
+    make_config, start_probes, nft, net, engines
+) -> None:
+    edge, db, web = f"{net}.1", f"{net}.2", f"{net}.3"
+    cfg = probe_config(
+        make_config,
+        [
+            # children first in the file: the parent is still evaluated before them
+            {
+                "id": "acme-db",
+                "customer": "acme",
+                "ip": db,
+                "depends_on": "acme-edge",
+                "probe": icmp(),
+            },
+            {
+                "id": "acme-web",
+                "customer": "acme",
+                "ip": web,
+                "depends_on": "acme-edge",
+                "probe": icmp(),
+            },
+            {"id": "acme-edge", "customer": "acme", "ip": edge, "probe": icmp()},
+        ],
+    )
+    api = await start_probes(cfg)
+    await first_cycle(api)
+    nft.drop(edge, db, web)
+    await cycle(api)
+    await cycle(api)
+    assert await api.list() == []
+    t_down = await cycle(api)
+
+    tickets = await api.list()
+    assert [(t["device"], t["origin"]) for t in tickets] == [("acme-edge", "probe")]
+    history = (await api.get(tickets[0]["id"]))["history"]
+    attached = [e for e in history if e["kind"] == "alert_attached"]
+    assert sorted(e["data"]["identity"] for e in attached) == ["acme-db:icmp", "acme-web:icmp"]
+    assert {e["data"]["status"] for e in attached} == {"unreachable"}
+    assert {e["at"] for e in attached} == {t_down.isoformat()}
+    for child in ("acme-db", "acme-web"):
+        rows = intervals(engines, child)
+        assert [r[0] for r in rows] == ["up", "unreachable"]
+        assert rows[-1][1:] == (t_down, None)
+    assert [r[0] for r in intervals(engines, "acme-edge")] == ["up", "down"]
+
+    await cycle(api)  # still all down: no new ticket, nothing attached twice
+    assert len(await api.list()) == 1
+    assert (await api.get(tickets[0]["id"]))["history"] == history
+
+
+# -- 3. SNMP: reboot and interface down through a real snmpd -----------------------------------
+
+
+async def wait_for_uptime(snmpd: Snmpd, ticks: int) -> None:
+    """snmpd's sysUpTime must have grown past what a restarted agent shows at once."""
+    settings = SnmpSettings(
+        version="2c", port=snmpd.port, community=V2C_COMMUNITY, timeout=0.5, retries=0
+    )
+    deadline = time.monotonic() + 10
+    async with await SnmpPoller.create() as poller:
+        while (await poller.poll("127.0.0.1", settings)).uptime_ticks < ticks:
+            assert time.monotonic() < deadline, "snmpd uptime does not grow"
+            await asyncio.sleep(0.2)
+
+
+async def test_snmp_reboot_and_interface_down_open_tickets_and_recovery_reaches_them(
+    make_config, start_probes, snmpd, engines
+) -> None:
+    cfg = probe_config(
+        make_config,
+        [
+            {
+                "id": "brno-core",
+                "customer": "brno-bank",
+                "ip": "127.0.0.1",
+                "name": "Brno core",
+                "probe": {
+                    "snmp": {
+                        "version": "v2c",
+                        "community": V2C_COMMUNITY,
+                        "port": snmpd.port,
+                        "interval": "60s",
+                        "timeout": "1s",
+                        "retries": 0,
+                        "interfaces": ["fake0", "fake1"],
+                    }
+                },
+            }
+        ],
+    )
+    # fake1 is there for net-snmp's exec cache: snmpd reuses a pass script's output for an
+    # identical command line (same OID) run within 30 s, so polling fake0 alone would keep
+    # seeing a stale ifOperStatus; two pass OIDs in each GET alternate the command line.
+    await wait_for_uptime(snmpd, 150)
+    api = await start_probes(cfg)
+    await first_cycle(api)
+    assert await api.list() == []
+
+    snmpd.restart()
+    t_reboot = await cycle(api, SNMP_INTERVAL)
+    [reboot] = await api.list()
+    assert (reboot["title"], reboot["origin"], reboot["device"], reboot["customer"]) == (
+        "Brno core rebooted",
+        "probe",
+        "brno-core",
+        "brno-bank",
+    )
+    assert reboot["entered_at"] == t_reboot.isoformat()
+    assert "sysUpTime went back from" in reboot["description"]
+
+    snmpd.set(f"{IF_OPER}.1001", "integer", 2)  # fake0 (ifIndex 1001) goes down
+    await cycle(api, SNMP_INTERVAL)
+    await cycle(api, SNMP_INTERVAL)
+    assert [t["id"] for t in await api.list()] == [reboot["id"]]
+    t_if_down = await cycle(api, SNMP_INTERVAL)
+    tickets = {t["id"]: t for t in await api.list()}
+    assert len(tickets) == 2
+    [iface] = [t for t in tickets.values() if t["id"] != reboot["id"]]
+    assert iface["title"] == "Brno core: interface fake0 down"
+    assert "fake0" in iface["description"]
+    assert (iface["origin"], iface["device"], iface["device_ip"]) == (
+        "probe",
+        "brno-core",
+        "127.0.0.1",
+    )
+    assert iface["entered_at"] == t_if_down.isoformat()
+    assert intervals(engines, "brno-core", "snmp.if.fake0")[-1][:2] == ("down", t_if_down)
+    assert [r[0] for r in intervals(engines, "brno-core", "snmp")] == ["up"]
+
+    snmpd.set(f"{IF_OPER}.1001", "integer", 1)
+    await cycle(api, SNMP_INTERVAL)
+    t_if_up = await cycle(api, SNMP_INTERVAL)
+    history = (await api.get(iface["id"]))["history"]
+    recoveries = [e for e in history if e["kind"] == "recovery"]
+    assert [(e["at"], e["data"]["identity"]) for e in recoveries] == [
+        (t_if_up.isoformat(), "brno-core:snmp.if.fake0")
+    ]
+    assert "recovery" not in kinds((await api.get(reboot["id"]))["history"])
+    assert len(await api.list()) == 2
+
+
+# -- 4. availability intervals to the cycle, and the unknown gap across a restart -------------
+
+
+async def test_intervals_match_the_cycles_and_a_restart_leaves_an_exact_unknown_gap(
+    make_config, start_probes, nft, net, store_url, clock
+) -> None:
+    ip = f"{net}.20"
+    cfg = probe_config(
+        make_config,
+        [{"id": "acme-edge", "customer": "acme", "ip": ip, "probe": icmp()}],
+    )
+    engines = open_store(StoreOptions(store_url))
+    second_engines = None
+    try:
+        api = await start_probes(cfg, engines)
+        t0 = await first_cycle(api)
+        await cycle(api)
+        nft.drop(ip)
+        await cycle(api)
+        await cycle(api)
+        t_down = await cycle(api)
+        await cycle(api)
+        nft.allow_all()
+        await cycle(api)
+        t_up = await cycle(api)
+        last = await cycle(api)
+        assert (t_down - t0, t_up - t0, last - t0) == (
+            4 * ICMP_INTERVAL,
+            7 * ICMP_INTERVAL,
+            8 * ICMP_INTERVAL,
+        )
+        assert intervals(engines, "acme-edge") == [
+            ("up", t0, t_down),
+            ("down", t_down, t_up),
+            ("up", t_up, None),
+        ]
+        await api.stop()  # flushes the last sample (taken at `last`)
+
+        clock.advance(timedelta(hours=1, seconds=7))
+        restart = clock.now()
+        engines.dispose()
+        second_engines = open_store(StoreOptions(store_url))
+        api2 = await start_probes(cfg, second_engines)
+        # at start: the time since the last sample is unknown, not up
+        assert intervals(second_engines, "acme-edge") == [
+            ("up", t0, t_down),
+            ("down", t_down, t_up),
+            ("up", t_up, last),
+            ("unknown", last, None),
+        ]
+        await first_cycle(api2)  # the first cycle of the new process, at the restart instant
+        assert intervals(second_engines, "acme-edge") == [
+            ("up", t0, t_down),
+            ("down", t_down, t_up),
+            ("up", t_up, last),
+            ("unknown", last, restart),
+            ("up", restart, None),
+        ]
+        await api2.stop()
+    finally:
+        engines.dispose()
+        if second_engines is not None:
+            second_engines.dispose()
+
+
+async def test_a_recovery_after_a_restart_still_reaches_the_ticket_opened_before_it(
+    make_config, start_probes, nft, net, store_url, clock
+) -> None:
+    ip = f"{net}.21"
+    cfg = probe_config(
+        make_config,
+        [{"id": "acme-edge", "customer": "acme", "ip": ip, "probe": icmp()}],
+    )
+    engines = open_store(StoreOptions(store_url))
+    try:
+        api = await start_probes(cfg, engines)
+        await first_cycle(api)
+        nft.drop(ip)
+        for _ in range(3):
+            await cycle(api)
+        [ticket] = await api.list()
+        await api.stop()
+
+        nft.allow_all()  # it came back while the service was stopped
+        clock.advance(timedelta(minutes=20))
+        api2 = await start_probes(cfg, engines)
+        restart = await first_cycle(api2)
+        history = (await api2.get(ticket["id"]))["history"]
+        assert [(e["kind"], e["at"]) for e in history[1:]] == [("recovery", restart.isoformat())]
+        assert len(await api2.list()) == 1
+        await cycle(api2)  # and only once
+        assert (await api2.get(ticket["id"]))["history"] == history
+        await api2.stop()
+    finally:
+        engines.dispose()
+
+
+# -- 5. flapping: one ticket, not a stream ------------------------------------------------------
+
+
+async def test_a_flapping_device_gets_one_flapping_ticket_instead_of_a_stream(
+    make_config, start_probes, nft, net
+) -> None:
+    ip = f"{net}.30"
+    # Alternating every cycle only changes state with a debounce of one cycle.
+    cfg = probe_config(
+        make_config,
+        [
+            {
+                "id": "acme-edge",
+                "customer": "acme",
+                "ip": ip,
+                "name": "ACME edge router",
+                "probe": icmp(),
+            }
+        ],
+        down_after=1,
+        up_after=1,
+        flap_changes=4,
+        flap_window="10m",
+    )
+    api = await start_probes(cfg)
+    await first_cycle(api)
+
+    async def flip(n: int) -> None:
+        for i in range(n):
+            if i % 2 == 0:
+                nft.drop(ip)
+            else:
+                nft.allow_all()
+            await cycle(api)
+
+    await flip(4)  # down, up, down, up: the fourth change starts flapping
+    tickets = await api.list()
+    flapping = [t for t in tickets if t["title"] == "ACME edge router is flapping"]
+    assert len(flapping) == 1
+    assert len(tickets) == 2, [t["title"] for t in tickets]  # the first down's, and this one
+    assert {t["origin"] for t in tickets} == {"probe"}
+    before = await histories(api)
+
+    await flip(8)  # four more downs and ups: nothing new anywhere
+    assert await histories(api) == before
+
+    # Stable (up) for the whole flap window: flapping ends, its ticket hears of it.
+    await cycle(api, timedelta(minutes=10))
+    after = await histories(api)
+    key = flapping[0]["id"]
+    new = after[key][len(before[key]) :]
+    assert [e["kind"] for e in new] == ["recovery"]
+    assert new[0]["data"]["identity"] == "acme-edge:icmp:flapping"
+    assert len(after) == 2
