@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from bridge.commands import demo_data, report
 from bridge.config import Config, ConfigError, load_config
 
 EXIT_BAD_CONFIG = 2
@@ -64,7 +65,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app = build_app(cfg, engines, run_probes=not args.no_probes)
     logging.getLogger(__name__).info("slabridge listening on http://%s:%d", args.host, args.port)
     try:
-        web.run_app(app, host=args.host, port=args.port, print=None, shutdown_timeout=10)
+        web.run_app(
+            app,
+            host=args.host,
+            port=args.port,
+            print=None,
+            shutdown_timeout=10,
+            # a log line per request costs the event loop more than parsing a webhook does
+            **({} if args.access_log else {"access_log": None}),
+        )
     except OSError as err:
         print(
             f"slabridge: cannot listen on {args.host}:{args.port}: {err.strerror}", file=sys.stderr
@@ -115,6 +124,8 @@ def cmd_probe(args: argparse.Namespace) -> int:
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "report": report.run,
+    "demo-data": demo_data.run,
     "probe": cmd_probe,
     "check-config": cmd_check_config,
     "serve": cmd_serve,
@@ -135,7 +146,14 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="do not ping or poll devices (another slabridge process runs the probes)",
     )
+    serve.add_argument(
+        "--access-log",
+        action="store_true",
+        help="log every HTTP request (off by default: it costs throughput under load)",
+    )
     _store_args(serve)
+    report.register(sub)
+    demo_data.register(sub)
     probe = sub.add_parser("probe", help="probe the configured devices once and print a table")
     probe.add_argument("--config", required=True)
     probe.add_argument("--once", action="store_true", help="run one cycle and exit")

@@ -124,6 +124,13 @@ class Prober:
             # is still waiting for its recovery, which the fresh state engine cannot know of.
             if await self.services.read(lambda conn: probing.is_firing(conn, change)):
                 change = dataclasses.replace(change, old_state=State.DOWN)
-        pa = probing.change_to_alert(change, device, self.last_sample.get(device.id))
+        sample = self.last_sample.get(device.id)
+        pa = probing.change_to_alert(change, device, sample)
         if pa.alert is not None:
             await self.ingest(pa.source, [pa.alert], change.at)
+        if change.rule == "flapping_stopped" and change.new_state is State.DOWN:
+            # settled down: the outage itself needs its ticket, beside the flapping one
+            settled = dataclasses.replace(change, old_state=State.UP, rule="down_after_n")
+            down = probing.change_to_alert(settled, device, sample)
+            if down.alert is not None:
+                await self.ingest(down.source, [down.alert], change.at)

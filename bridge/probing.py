@@ -207,7 +207,7 @@ def change_to_alert(
             ),
             source,
         )
-    if new == State.UNREACHABLE:
+    if new == State.UNREACHABLE or change.rule == "flapping_suppressed":
         return ProbeAlert(None, source)
     if change.check == CHECK_ICMP:
         if new == State.DOWN:
@@ -273,8 +273,15 @@ def change_to_alert(
 
 def record_state(conn: sa.Connection, change: StateChange) -> None:
     """Close the check's open interval at the change and open the new one."""
-    if change.rule in ("reboot",):
-        return
+    current = conn.execute(
+        sa.select(device_states.c.state).where(
+            device_states.c.device_id == change.device_id,
+            device_states.c.check == change.check,
+            device_states.c.ended_at.is_(None),
+        )
+    ).scalar_one_or_none()
+    if current == change.new_state.value:
+        return  # reboots, flapping markers: no change of state
     conn.execute(
         sa.update(device_states)
         .where(

@@ -225,7 +225,9 @@ class _Tracker:
                 while self.changes and at - self.changes[0] > policy.flap_window:
                     self.changes.popleft()
         if self.flapping:
-            return out  # suppressed until flapping stops
+            # No alert while flapping, but the state is still told, so availability is exact.
+            out.append(self._change(old, new, at, dict(self.last_detail), "flapping_suppressed"))
+            return out
         detail = dict(self.last_detail)
         detail["streak"] = self.streak
         out.append(self._change(old, new, at, detail, rule))

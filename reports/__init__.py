@@ -1,0 +1,32 @@
+"""Monthly SLA reports for account managers: figures from sla/, rendered as HTML, XLSX, CSV
+and JSON. Imports sla/ (and pandas, Jinja2, matplotlib, openpyxl), nothing of bridge/.
+
+``build_report(ReportInput) -> dict`` is the JSON reference; ``render(report, fmt)`` gives
+the bytes of one format; ``write_report(report, out_dir, formats)`` writes files.
+"""
+
+from reports.builder import DEFINITIONS, TABLES, build_report, build_reports
+from reports.model import (
+    CustomerInfo,
+    DeviceInfo,
+    ReportInput,
+    ReportPeriod,
+    TicketInfo,
+)
+from reports.render import FORMATS, render, render_csv, write_report
+
+__all__ = [
+    "DEFINITIONS",
+    "FORMATS",
+    "TABLES",
+    "CustomerInfo",
+    "DeviceInfo",
+    "ReportInput",
+    "ReportPeriod",
+    "TicketInfo",
+    "build_report",
+    "build_reports",
+    "render",
+    "render_csv",
+    "write_report",
+]

@@ -1,0 +1,279 @@
+"""Monthly SLA report pages and downloads for account managers (and admins, engineers, and
+customers for their own customer only).
+
+Pages need the token too: a browser cannot send a bearer header from a link, so ``POST
+/login`` takes the token from a form and sets it as an HttpOnly, SameSite=Strict cookie;
+every route here accepts that cookie as well as ``Authorization: Bearer``. Without a valid
+token an HTML page redirects to ``/login``; the JSON and download routes answer 401. A
+customer asking for another customer's report gets 404 (ids do not leak). Reports are
+computed on request, in a worker thread, as of the service clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from html import escape
+from typing import Any
+from urllib.parse import quote
+
+from aiohttp import web
+
+from bridge import reporting
+from bridge.api import openapi
+from bridge.api.auth import Principal, bearer
+from bridge.api.errors import ApiError
+from bridge.api.sla import POLICIES
+from bridge.api.tickets import SERVICES, TOKENS
+from bridge.config import Role
+from reports import render, render_csv
+
+COOKIE = "slabridge_token"
+ROLES = (Role.ADMIN, Role.ACCOUNT_MANAGER, Role.ENGINEER, Role.CUSTOMER)
+_MONTH = r"{month:\d{4}-\d{2}}"
+
+_PAGE = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>
+<style>body{{font:14px/1.4 Arial,sans-serif;max-width:960px;margin:24px auto;padding:0 16px}}
+table{{border-collapse:collapse}}td,th{{border:1px solid #ccd;padding:4px 8px;text-align:left}}
+.error{{color:#c0392b}}input{{font-size:14px;padding:4px}}</style></head><body>{body}</body></html>"""
+
+
+def _token(request: web.Request) -> str | None:
+    return bearer(request) or request.cookies.get(COOKIE) or None
+
+
+def _who(request: web.Request, *, page: bool) -> Principal:
+    """The caller; a page without a valid token redirects to /login, other routes 401/403."""
+    token = _token(request)
+    who = request.app[TOKENS].lookup(token) if token else None
+    if who is None:
+        if page:
+            raise web.HTTPSeeOther(f"/login?next={quote(request.path_qs, safe='')}")
+        raise ApiError(401, "missing bearer token" if token is None else "unknown token")
+    if who.role not in ROLES:
+        allowed = ", ".join(r.value for r in ROLES)
+        raise ApiError(403, f"role {who.role.value} may not do this (needs: {allowed})")
+    return who
+
+
+def _customer(request: web.Request, who: Principal) -> str:
+    customer = request.match_info["customer"]
+    cfg = request.app[SERVICES].cfg
+    if cfg.customer(customer) is None or not who.sees_customer(customer):
+        raise ApiError(404, "no such customer")
+    return customer
+
+
+async def _report(request: web.Request, *, page: bool) -> tuple[Principal, dict[str, Any]]:
+    who = _who(request, page=page)
+    customer = _customer(request, who)
+    month = request.match_info["month"]
+    svc = request.app[SERVICES]
+    now = svc.now()
+    policies = request.app[POLICIES]
+    try:
+        reporting.parse_month(month)
+        reporting.month_of(svc.cfg, customer, month, now)
+    except reporting.ReportError as err:
+        status = 400 if "is not a month" in str(err) else 404
+        raise ApiError(status, str(err)) from None
+
+    def build() -> dict[str, Any]:
+        return reporting.build(svc.engines.read, svc.cfg, [customer], month, now, policies)[0]
+
+    return who, (await asyncio.to_thread(build))
+
+
+def _filename(report: dict[str, Any], ext: str) -> str:
+    return f"sla-{report['customer']['id']}-{report['period']['label']}.{ext}"
+
+
+async def report_page(request: web.Request) -> web.Response:
+    _who_, report = await _report(request, page=True)
+    base = f"/reports/{report['customer']['id']}/{report['period']['label']}"
+    links = {"Excel (XLSX)": f"{base}.xlsx"}
+    for table in report["tables"]:
+        links[f"{table}.csv"] = f"{base}.csv?table={table}"
+    links["JSON"] = f"/api/v1/reports/{report['customer']['id']}/{report['period']['label']}"
+    links["All reports"] = "/reports"
+    html = await asyncio.to_thread(lambda: render(report, "html", links=links))
+    return web.Response(body=html, content_type="text/html", charset="utf-8")
+
+
+async def report_xlsx(request: web.Request) -> web.Response:
+    _, report = await _report(request, page=False)
+    body = await asyncio.to_thread(lambda: render(report, "xlsx"))
+    return web.Response(
+        body=body,
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="{_filename(report, "xlsx")}"'},
+    )
+
+
+async def report_csv(request: web.Request) -> web.Response:
+    _, report = await _report(request, page=False)
+    table = request.query.get("table", "tickets")
+    if table not in report["tables"]:
+        raise ApiError(400, f"no table '{table}'; tables: {', '.join(report['tables'])}")
+    name = f"sla-{report['customer']['id']}-{report['period']['label']}-{table}.csv"
+    return web.Response(
+        body=render_csv(report, table),
+        content_type="text/csv",
+        charset="utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+async def report_json(request: web.Request) -> web.Response:
+    _, report = await _report(request, page=False)
+    return web.json_response(report)
+
+
+async def report_index(request: web.Request) -> web.Response:
+    who = _who(request, page=True)
+    svc = request.app[SERVICES]
+    now = svc.now()
+    rows = []
+    for c in svc.cfg.customers:
+        if not who.sees_customer(c.id):
+            continue
+        months = reporting.recent_months(svc.cfg, c.id, now)
+        links = " ".join(
+            f'<a href="/reports/{quote(c.id)}/{m}">{m}</a>' for m in months
+        )
+        rows.append(
+            f"<tr data-customer='{escape(c.id)}'><td>{escape(c.name)}<br><small>"
+            f"{escape(c.id)} · {escape(c.contract)} · {escape(c.timezone)}</small></td>"
+            f"<td>{links}</td></tr>"
+        )
+    body = (
+        f"<h1>Monthly SLA reports</h1><p>Signed in as {escape(who.name)} "
+        f"({who.role.value}). Months are cut in each customer's time zone; the current month "
+        f"runs up to now.</p><table><thead><tr><th>Customer</th><th>Month</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+        "<form method='post' action='/logout'><button>Sign out</button></form>"
+    )
+    return web.Response(
+        text=_PAGE.format(title="SLA reports", body=body), content_type="text/html"
+    )
+
+
+def _login_form(error: str = "", next_url: str = "/reports") -> str:
+    err = f"<p class='error'>{escape(error)}</p>" if error else ""
+    return _PAGE.format(
+        title="Sign in — slabridge",
+        body=(
+            f"<h1>Sign in</h1>{err}<form method='post' action='/login'>"
+            f"<input type='hidden' name='next' value='{escape(next_url, quote=True)}'>"
+            "<label>API token <input type='password' name='token' autocomplete='off' "
+            "autofocus required></label> <button type='submit'>Sign in</button></form>"
+        ),
+    )
+
+
+def _safe_next(value: str | None) -> str:
+    # Only local paths: never redirect to another site after a login.
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/reports"
+
+
+async def login_form(request: web.Request) -> web.Response:
+    page = _login_form(next_url=_safe_next(request.query.get("next")))
+    return web.Response(text=page, content_type="text/html")
+
+
+async def login(request: web.Request) -> web.Response:
+    form = await request.post()
+    token = str(form.get("token", "")).strip()
+    next_url = _safe_next(str(form.get("next", "")))
+    who = request.app[TOKENS].lookup(token) if token else None
+    if who is None:
+        return web.Response(
+            text=_login_form("Unknown token.", next_url), content_type="text/html", status=401
+        )
+    resp = web.HTTPSeeOther(next_url)
+    resp.set_cookie(
+        COOKIE, token, httponly=True, samesite="Strict", path="/", secure=request.secure
+    )
+    raise resp
+
+
+async def logout(_request: web.Request) -> web.Response:
+    resp = web.HTTPSeeOther("/login")
+    resp.del_cookie(COOKIE, path="/")
+    raise resp
+
+
+def add_routes(app: web.Application) -> None:
+    """Report pages, downloads, the JSON API and the login form."""
+    app.router.add_get("/login", login_form)
+    app.router.add_post("/login", login)
+    app.router.add_post("/logout", logout)
+    app.router.add_get("/reports", report_index)
+    app.router.add_get("/reports/{customer}/" + _MONTH + ".xlsx", report_xlsx)
+    app.router.add_get("/reports/{customer}/" + _MONTH + ".csv", report_csv)
+    app.router.add_get("/reports/{customer}/" + _MONTH, report_page)
+    app.router.add_get("/api/v1/reports/{customer}/" + _MONTH, report_json)
+
+
+_PARAMS = [
+    {"name": "customer", "in": "path", "required": True, "schema": {"type": "string"},
+     "example": "acme"},
+    {"name": "month", "in": "path", "required": True,
+     "schema": {"type": "string", "pattern": r"^\d{4}-\d{2}$"}, "example": "2026-10"},
+]
+_RESP = {
+    "400": {"description": "not a month such as 2026-10"},
+    "401": {"description": "missing or unknown token (bearer header or login cookie)"},
+    "403": {"description": "role not allowed"},
+    "404": {"description": "no such customer (or not yours), or a month not started yet"},
+}
+
+openapi.register(
+    {
+        "/api/v1/reports/{customer}/{month}": {
+            "get": {
+                "summary": "A customer's monthly SLA report as JSON (the reference figures)",
+                "parameters": _PARAMS,
+                "responses": {"200": {"description": "the report",
+                                      "content": {"application/json": {}}}, **_RESP},
+            }
+        },
+        "/reports/{customer}/{month}.xlsx": {
+            "get": {
+                "summary": "The report as an Excel workbook",
+                "parameters": _PARAMS,
+                "responses": {"200": {"description": "XLSX"}, **_RESP},
+            }
+        },
+        "/reports/{customer}/{month}.csv": {
+            "get": {
+                "summary": "One table of the report as CSV (?table=tickets, availability, ...)",
+                "parameters": [*_PARAMS, {"name": "table", "in": "query", "required": False,
+                                          "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "CSV"}, **_RESP},
+            }
+        },
+        "/reports/{customer}/{month}": {
+            "get": {
+                "summary": "The report page (HTML; redirects to /login without a token)",
+                "parameters": _PARAMS,
+                "responses": {"200": {"description": "HTML"}, "303": {"description": "login"}},
+            }
+        },
+        "/reports": {
+            "get": {"summary": "Customers and months (HTML)",
+                    "responses": {"200": {"description": "HTML"}}}
+        },
+        "/login": {
+            "post": {
+                "summary": "Sign in with an API token (form field `token`); sets an HttpOnly "
+                           "SameSite=Strict cookie and redirects to /reports",
+                "security": [],
+                "responses": {"303": {"description": "signed in"},
+                              "401": {"description": "unknown token"}},
+            }
+        },
+    }
+)

@@ -1,0 +1,1 @@
+"""Subcommands of `slabridge` beyond serve/check-config; each module has register(subparsers)."""

@@ -1,0 +1,620 @@
+"""A customer's month as a plain, JSON-able report: the reference every rendering is checked
+against.
+
+Definitions printed on the report (see ``DEFINITIONS``):
+
+* the tickets of a month are those *entered* in it (local midnight to local midnight in the
+  customer's zone); their clocks are replayed up to min(month end, now), so a past month is
+  reproducible and a ticket still open at month end is reported as running;
+* met % = met / (met + breached) per clock; tickets still running within target are
+  "pending" and not in the ratio; median, p90 and worst use the nearest-rank method over the
+  decided clocks (met or breached), in business seconds of the priority's calendar;
+* a service is every device of the customer sharing a tag (tags of two or more devices), up
+  while all its members are up;
+* an outage is "covered" by a ticket on the same device (or on a parent it depends on) whose
+  entered → resolved span (→ report end while open) overlaps it; otherwise it is a gap the
+  desk missed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+import sla
+from reports.figures import Engine, Figures, compute
+from reports.model import PROACTIVE_ORIGINS, ReportInput
+from reports.timefmt import iso_local, iso_one
+from sla.instants import to_epoch
+
+__all__ = ["DEFINITIONS", "REPORT_VERSION", "TABLES", "build_report", "build_reports"]
+
+REPORT_VERSION = 1
+DEFINITIONS = (
+    "Tickets of the month are those entered in it, in the customer's time zone; their clocks "
+    "are replayed up to the end of the month (or now, for the current month), so a ticket "
+    "still open then is reported as running.",
+    "Met % = met / (met + breached); clocks still running within target are pending and left "
+    "out. Median, p90 and worst are nearest-rank figures over the met and breached clocks, in "
+    "business time of the priority's calendar.",
+    "A service is every device sharing a tag (tags of two or more devices); it is available "
+    "while all of its devices are.",
+    "An outage is covered by a ticket on the same device (or a parent it depends on) whose "
+    "entered-to-resolved span overlaps it; an outage without one is a gap the desk missed.",
+)
+
+Col = tuple[str, str, str]  # key, label, type
+TABLES: dict[str, tuple[str, tuple[Col, ...]]] = {
+    "breaches": (
+        "Breaches",
+        (
+            ("kind", "Kind", "text"),
+            ("subject", "Subject", "text"),
+            ("detail", "Detail", "text"),
+            ("priority", "Priority", "text"),
+            ("actual_seconds", "Actual", "seconds"),
+            ("target_seconds", "Target", "seconds"),
+            ("actual_pct", "Actual %", "pct"),
+            ("target_pct", "Target %", "pct"),
+        ),
+    ),
+    "priorities": (
+        "Tickets by priority",
+        (
+            ("priority", "Priority", "text"),
+            ("tickets", "Tickets", "int"),
+            ("proactive", "Proactive", "int"),
+            ("running", "Running", "int"),
+            ("reaction_target", "Reaction target", "seconds"),
+            ("reaction_met", "Reaction met", "int"),
+            ("reaction_breached", "Reaction breached", "int"),
+            ("reaction_pending", "Reaction pending", "int"),
+            ("reaction_met_pct", "Reaction met %", "pct"),
+            ("reaction_median", "Reaction median", "seconds"),
+            ("reaction_p90", "Reaction p90", "seconds"),
+            ("reaction_worst", "Reaction worst", "seconds"),
+            ("resolution_target", "Resolution target", "seconds"),
+            ("resolution_met", "Resolution met", "int"),
+            ("resolution_breached", "Resolution breached", "int"),
+            ("resolution_pending", "Resolution pending", "int"),
+            ("resolution_met_pct", "Resolution met %", "pct"),
+            ("resolution_median", "Resolution median", "seconds"),
+            ("resolution_p90", "Resolution p90", "seconds"),
+            ("resolution_worst", "Resolution worst", "seconds"),
+        ),
+    ),
+    "tickets": (
+        "Tickets",
+        (
+            ("ticket", "Ticket", "text"),
+            ("title", "Title", "text"),
+            ("device", "Device", "text"),
+            ("origin", "Origin", "text"),
+            ("source", "Source", "text"),
+            ("priority", "Priority", "text"),
+            ("initial_priority", "Initial priority", "text"),
+            ("status", "Status", "text"),
+            ("assignee", "Assignee", "text"),
+            ("entered", "Entered", "datetime"),
+            ("assigned", "Assigned", "datetime"),
+            ("resolved", "Resolved", "datetime"),
+            ("reopened", "Reopened", "int"),
+            ("reaction", "Reaction", "seconds"),
+            ("reaction_target", "Reaction target", "seconds"),
+            ("reaction_state", "Reaction", "text"),
+            ("resolution", "Resolution", "seconds"),
+            ("resolution_target", "Resolution target", "seconds"),
+            ("resolution_state", "Resolution", "text"),
+            ("met", "Met", "bool"),
+            ("running", "Running", "bool"),
+        ),
+    ),
+    "availability": (
+        "Availability per device",
+        (
+            ("device", "Device", "text"),
+            ("name", "Name", "text"),
+            ("availability_pct", "Availability %", "pct"),
+            ("target_pct", "Target %", "pct"),
+            ("met", "Met", "bool"),
+            ("downtime", "Downtime", "seconds"),
+            ("outages", "Outages", "int"),
+            ("longest_outage", "Longest outage", "seconds"),
+            ("maintenance", "Maintenance excluded", "seconds"),
+            ("excluded", "Excluded in total", "seconds"),
+            ("counted", "Counted time", "seconds"),
+            ("coverage_pct", "Data coverage %", "pct"),
+        ),
+    ),
+    "services": (
+        "Availability per service",
+        (
+            ("service", "Service (tag)", "text"),
+            ("devices", "Devices", "text"),
+            ("availability_pct", "Availability %", "pct"),
+            ("target_pct", "Target %", "pct"),
+            ("met", "Met", "bool"),
+            ("downtime", "Downtime", "seconds"),
+            ("outages", "Outages", "int"),
+            ("longest_outage", "Longest outage", "seconds"),
+            ("coverage_pct", "Data coverage %", "pct"),
+        ),
+    ),
+    "outages": (
+        "Outages",
+        (
+            ("device", "Device", "text"),
+            ("start", "Start", "datetime"),
+            ("end", "End", "datetime"),
+            ("duration", "Duration", "seconds"),
+            ("tickets", "Ticket", "text"),
+            ("covered", "Covered", "bool"),
+            ("note", "Note", "text"),
+        ),
+    ),
+    "maintenance": (
+        "Maintenance windows",
+        (
+            ("device", "Device", "text"),
+            ("start", "Start", "datetime"),
+            ("end", "End", "datetime"),
+            ("duration", "Duration", "seconds"),
+        ),
+    ),
+    "engineers": (
+        "Engineers",
+        (
+            ("engineer", "Engineer", "text"),
+            ("tickets", "Tickets", "int"),
+            ("reaction_met_pct", "Reaction met %", "pct"),
+            ("reaction_median", "Reaction median", "seconds"),
+            ("resolution_met_pct", "Resolution met %", "pct"),
+            ("resolution_median", "Resolution median", "seconds"),
+            ("breaches", "Breached clocks", "int"),
+        ),
+    ),
+    "explanation": (
+        "How each clock was counted",
+        (
+            ("ticket", "Ticket", "text"),
+            ("clock", "Clock", "text"),
+            ("kind", "Counted or paused", "text"),
+            ("priority", "Priority", "text"),
+            ("start", "From", "datetime"),
+            ("end", "To", "datetime"),
+            ("business_seconds", "Business time", "seconds"),
+            ("started_by", "Started by", "text"),
+            ("ended_by", "Ended by", "text"),
+        ),
+    ),
+}
+UNASSIGNED = "(unassigned)"
+
+
+def _pct(x: float | None) -> float | None:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return None
+    return round(float(x), 4)
+
+
+def _nearest_rank(values: Sequence[int], p: float) -> int | None:
+    if not len(values):
+        return None
+    ordered = sorted(values)
+    return int(ordered[max(1, math.ceil(p / 100 * len(ordered))) - 1])
+
+
+def _table(name: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    title, cols = TABLES[name]
+    return {
+        "title": title,
+        "columns": [{"key": k, "label": label, "type": t} for k, label, t in cols],
+        "rows": rows,
+    }
+
+
+def _facts(events: Sequence[sla.ClockEvent], as_of: Any) -> dict[str, Any]:
+    """Entered/assigned/resolved instants, assignee, initial priority and reopens at as-of."""
+    ev = sorted((e for e in events if e.at <= as_of), key=lambda e: (e.at, e.seq))
+    entered = assigned = resolved = None
+    assignee = None
+    initial = None
+    status = "new"
+    reopened = 0
+    for e in ev:
+        d = e.data
+        if e.kind == "created":
+            entered = to_epoch(e.at)
+            initial = d.get("priority")
+            status = str(d.get("status") or "new")
+            if d.get("assignee"):
+                assignee = d["assignee"]
+                assigned = entered
+        elif e.kind == "assigned" and d.get("assignee"):
+            assignee = d["assignee"]
+            if assigned is None:
+                assigned = to_epoch(e.at)
+        elif e.kind == "status_changed":
+            new = str(d.get("to"))
+            if new in sla.STOP_STATUSES and status not in sla.STOP_STATUSES:
+                resolved = to_epoch(e.at)
+            elif new not in sla.STOP_STATUSES and status in sla.STOP_STATUSES:
+                resolved = None
+                reopened += 1
+            status = new
+    return {
+        "entered": entered,
+        "assigned": assigned,
+        "resolved": resolved,
+        "assignee": assignee,
+        "initial_priority": initial,
+        "reopened": reopened,
+    }
+
+
+def _clock_stats(states: np.ndarray, elapsed: np.ndarray) -> dict[str, Any]:
+    met = int((states == "met").sum())
+    breached = int((states == "breached").sum())
+    decided = elapsed[(states == "met") | (states == "breached")].tolist()
+    return {
+        "met": met,
+        "breached": breached,
+        "pending": int(len(states) - met - breached),
+        "met_pct": _pct(100.0 * met / (met + breached)) if met + breached else None,
+        "median": _nearest_rank(decided, 50),
+        "p90": _nearest_rank(decided, 90),
+        "worst": max(decided) if decided else None,
+    }
+
+
+def _ref(kind: str | None, seq: Any, at: str | None) -> str:
+    if kind is None or seq is None or pd.isna(seq):
+        return "report end (still open)"
+    return f"{kind} #{int(seq)} at {at}"
+
+
+def _assemble(inp: ReportInput, fig: Figures) -> dict[str, Any]:
+    tz = inp.period.tz
+    end_epoch = to_epoch(inp.period.end)
+    start_epoch = to_epoch(inp.period.start)
+    target_pct = float(inp.availability_target_pct)
+    devices = {d.id: d for d in inp.devices}
+
+    # -- tickets
+    tickets = sorted(inp.tickets, key=lambda t: t.id)
+    clocks = fig.clocks
+    facts = [_facts(t.events, inp.period.end) for t in tickets]
+    keys = [inp.ticket_key(t.id) for t in tickets]
+    ids = [t.id for t in tickets]
+    c = clocks.loc[ids] if ids else clocks
+    r_state = c["reaction_state"].to_numpy(dtype=object)
+    s_state = c["resolution_state"].to_numpy(dtype=object)
+    status = c["status"].to_numpy(dtype=object)
+    prio = c["priority"].to_numpy(dtype=object)
+    r_el = c["reaction_elapsed"].to_numpy(dtype=np.int64)
+    s_el = c["resolution_elapsed"].to_numpy(dtype=np.int64)
+    r_tg = c["reaction_target"].to_numpy(dtype=np.int64)
+    s_tg = c["resolution_target"].to_numpy(dtype=np.int64)
+    proactive = np.array([t.origin in PROACTIVE_ORIGINS for t in tickets], dtype=bool)
+    running = ~np.isin(status, list(sla.STOP_STATUSES))
+    iso = {
+        k: iso_local([f[k] for f in facts], tz) for k in ("entered", "assigned", "resolved")
+    }
+    ticket_rows = []
+    for i, t in enumerate(tickets):
+        f = facts[i]
+        any_breach = r_state[i] == "breached" or s_state[i] == "breached"
+        both_met = r_state[i] == "met" and s_state[i] == "met"
+        ticket_rows.append(
+            {
+                "ticket": keys[i],
+                "title": t.title,
+                "device": t.device_id,
+                "origin": "proactive" if proactive[i] else "customer",
+                "source": t.origin,
+                "priority": str(prio[i]),
+                "initial_priority": f["initial_priority"],
+                "status": str(status[i]),
+                "assignee": f["assignee"],
+                "entered": iso["entered"][i],
+                "assigned": iso["assigned"][i],
+                "resolved": iso["resolved"][i],
+                "reopened": f["reopened"],
+                "reaction": int(r_el[i]),
+                "reaction_target": int(r_tg[i]),
+                "reaction_state": str(r_state[i]),
+                "resolution": int(s_el[i]),
+                "resolution_target": int(s_tg[i]),
+                "resolution_state": str(s_state[i]),
+                "met": False if any_breach else True if both_met else None,
+                "running": bool(running[i]),
+            }
+        )
+
+    # -- priorities
+    prio_rows = []
+    for p in sorted(inp.policy.targets):
+        sel = prio == p
+        tg = inp.policy.targets[p]
+        row: dict[str, Any] = {
+            "priority": p,
+            "tickets": int(sel.sum()),
+            "proactive": int((sel & proactive).sum()),
+            "running": int((sel & running).sum()),
+        }
+        for name, states, el, target in (
+            ("reaction", r_state, r_el, tg.reaction_seconds),
+            ("resolution", s_state, s_el, tg.resolution_seconds),
+        ):
+            row[f"{name}_target"] = int(target)
+            for k, v in _clock_stats(states[sel], el[sel]).items():
+                row[f"{name}_{k}"] = v
+        prio_rows.append(row)
+
+    # -- engineers
+    eng_rows = []
+    assignees = np.array([f["assignee"] or UNASSIGNED for f in facts], dtype=object)
+    for name in sorted(set(assignees.tolist()), key=lambda a: (a == UNASSIGNED, a)):
+        sel = assignees == name
+        rs = _clock_stats(r_state[sel], r_el[sel])
+        ss = _clock_stats(s_state[sel], s_el[sel])
+        eng_rows.append(
+            {
+                "engineer": name,
+                "tickets": int(sel.sum()),
+                "reaction_met_pct": rs["met_pct"],
+                "reaction_median": rs["median"],
+                "resolution_met_pct": ss["met_pct"],
+                "resolution_median": ss["median"],
+                "breaches": rs["breached"] + ss["breached"],
+            }
+        )
+
+    # -- availability per device
+    avail = fig.availability
+    avail_rows = []
+    for d in inp.devices:
+        a = avail.loc[d.id]
+        pct = None if pd.isna(a["availability"]) else _pct(100.0 * float(a["availability"]))
+        avail_rows.append(
+            {
+                "device": d.id,
+                "name": d.name,
+                "availability_pct": pct,
+                "target_pct": target_pct,
+                "met": None if pct is None else bool(100.0 * a["availability"] >= target_pct),
+                "downtime": int(a["down_seconds"]),
+                "outages": int(a["outage_count"]),
+                "longest_outage": int(a["longest_outage_seconds"]),
+                "maintenance": int(a["maintenance_seconds"]),
+                "excluded": int(a["excluded_seconds"]),
+                "counted": int(a["counted_seconds"]),
+                "coverage_pct": _pct(float(a["coverage_pct"])),
+            }
+        )
+
+    # -- services: tags shared by two or more devices
+    by_tag: dict[str, list[str]] = {}
+    for d in inp.devices:
+        for tag in d.tags:
+            by_tag.setdefault(tag, []).append(d.id)
+    service_rows = []
+    for tag in sorted(t for t, members in by_tag.items() if len(members) >= 2):
+        members = by_tag[tag]
+        rep = sla.service_availability(
+            inp.period,
+            {m: inp.states.get(m, ()) for m in members},
+            mode="all",
+            member_maintenance={m: inp.maintenance.get(m, ()) for m in members},
+            policy=inp.availability_policy,
+        )
+        pct = _pct(rep.availability_pct)
+        service_rows.append(
+            {
+                "service": tag,
+                "devices": ", ".join(members),
+                "availability_pct": pct,
+                "target_pct": target_pct,
+                "met": None if pct is None else bool(rep.availability_pct >= target_pct),
+                "downtime": rep.down_seconds,
+                "outages": rep.outage_count,
+                "longest_outage": rep.longest_outage_seconds,
+                "coverage_pct": _pct(rep.coverage_pct),
+            }
+        )
+
+    # -- outages, matched to tickets
+    spans: dict[str, list[tuple[int, int, str]]] = {}
+    for i, t in enumerate(tickets):
+        if t.device_id:
+            f = facts[i]
+            stop = f["resolved"] if f["resolved"] is not None else end_epoch
+            spans.setdefault(t.device_id, []).append((f["entered"], stop, keys[i]))
+    out_raw = []
+    for d in inp.devices:
+        chain, seen = [d.id], {d.id}
+        parent = d.parent
+        while parent and parent not in seen:
+            chain.append(parent)
+            seen.add(parent)
+            parent = devices[parent].parent if parent in devices else None
+        for o in fig.outages.get(d.id, ()):
+            a, b = to_epoch(o.start), to_epoch(o.end)
+            hits = [
+                key + ("" if dev == d.id else f" (on {dev})")
+                for dev in chain
+                for s, e, key in spans.get(dev, ())
+                if s < b and a < max(e, s + 1)
+            ]
+            out_raw.append((d.id, a, b, o.seconds, hits))
+    o_start = iso_local([r[1] for r in out_raw], tz)
+    o_end = iso_local([r[2] for r in out_raw], tz)
+    outage_rows = [
+        {
+            "device": dev,
+            "start": o_start[i],
+            "end": o_end[i],
+            "duration": secs,
+            "tickets": ", ".join(hits) or None,
+            "covered": bool(hits),
+            "note": None if hits else "a gap the desk missed",
+        }
+        for i, (dev, _a, _b, secs, hits) in enumerate(out_raw)
+    ]
+
+    # -- maintenance windows (clipped to the report period)
+    m_raw = []
+    for d in inp.devices:
+        for w in sorted(inp.maintenance.get(d.id, ()), key=lambda w: (w.start, w.end)):
+            a = max(to_epoch(w.start), start_epoch)
+            b = min(to_epoch(w.end), end_epoch)
+            if b > a:
+                m_raw.append((d.id, a, b))
+    m_start = iso_local([r[1] for r in m_raw], tz)
+    m_end = iso_local([r[2] for r in m_raw], tz)
+    maint_rows = [
+        {"device": dev, "start": m_start[i], "end": m_end[i], "duration": b - a}
+        for i, (dev, a, b) in enumerate(m_raw)
+    ]
+
+    # -- explanation
+    ex = fig.explain
+    key_of = dict(zip(ids, keys, strict=True))
+    # One vectorized formatting pass for the four instant columns.
+    n_ex = len(ex)
+    stamps = iso_local(
+        ex["start"].tolist() + ex["end"].tolist() + ex["started_at"].tolist()
+        + [None if pd.isna(x) else x for x in ex["ended_at"].tolist()],
+        tz,
+    )
+    ex_start, ex_end = stamps[:n_ex], stamps[n_ex : 2 * n_ex]
+    ex_sat, ex_eat = stamps[2 * n_ex : 3 * n_ex], stamps[3 * n_ex :]
+    explain_rows = [
+        {
+            "ticket": key_of[int(tid)],
+            "clock": clock,
+            "kind": kind,
+            "priority": p,
+            "start": ex_start[i],
+            "end": ex_end[i],
+            "business_seconds": int(bs),
+            "started_by": _ref(sk, sq, ex_sat[i]),
+            "ended_by": _ref(ek, eq, ex_eat[i]),
+        }
+        for i, (tid, clock, kind, p, bs, sk, sq, ek, eq) in enumerate(
+            zip(
+                ex["ticket_id"].tolist(), ex["clock"].tolist(), ex["kind"].tolist(),
+                ex["priority"].tolist(), ex["business_seconds"].tolist(),
+                ex["started_kind"].tolist(), ex["started_seq"].tolist(),
+                ex["ended_kind"].tolist(), ex["ended_seq"].tolist(), strict=True,
+            )
+        )
+    ]
+
+    # -- breaches, listed first
+    breach_rows = []
+    for row in ticket_rows:
+        for clock in ("reaction", "resolution"):
+            if row[f"{clock}_state"] == "breached":
+                breach_rows.append(
+                    {
+                        "kind": f"ticket {clock}",
+                        "subject": row["ticket"],
+                        "detail": row["title"],
+                        "priority": row["priority"],
+                        "actual_seconds": row[clock],
+                        "target_seconds": row[f"{clock}_target"],
+                        "actual_pct": None,
+                        "target_pct": None,
+                    }
+                )
+    for kind, rows, subject in (("device", avail_rows, "device"), ("service", service_rows,
+                                                                    "service")):
+        for row in rows:
+            if row["met"] is False:
+                breach_rows.append(
+                    {
+                        "kind": f"{kind} availability",
+                        "subject": row[subject],
+                        "detail": row.get("name") or row.get("devices"),
+                        "priority": None,
+                        "actual_seconds": None,
+                        "target_seconds": None,
+                        "actual_pct": row["availability_pct"],
+                        "target_pct": row["target_pct"],
+                    }
+                )
+
+    period = inp.period
+    return {
+        "report": "monthly-sla",
+        "version": REPORT_VERSION,
+        "customer": {
+            "id": inp.customer.id,
+            "name": inp.customer.name,
+            "contract": inp.customer.contract,
+        },
+        "period": {
+            "label": period.label,
+            "tz": tz,
+            "start": iso_one(start_epoch, tz),
+            "end": iso_one(to_epoch(period.month.end), tz),
+            "as_of": iso_one(end_epoch, tz),
+            "complete": period.complete,
+            "seconds": end_epoch - start_epoch,
+        },
+        "policy": {
+            "name": inp.policy_name,
+            "availability_target_pct": target_pct,
+            "accounting": inp.availability_policy.describe(),
+            "device_states": inp.states_source,
+            "pause_statuses": sorted(inp.policy.pause_statuses),
+            "targets": {
+                p: {
+                    "reaction_seconds": t.reaction_seconds,
+                    "resolution_seconds": t.resolution_seconds,
+                    "calendar": t.calendar.name,
+                }
+                for p, t in sorted(inp.policy.targets.items())
+            },
+            "definitions": list(DEFINITIONS),
+        },
+        "overview": {
+            "tickets": len(ticket_rows),
+            "proactive": int(proactive.sum()),
+            "customer": int((~proactive).sum()),
+            "running": int(running.sum()),
+            "breaches": len(breach_rows),
+            "devices": len(avail_rows),
+            "devices_below_target": sum(r["met"] is False for r in avail_rows),
+            "services": len(service_rows),
+            "outages": len(outage_rows),
+            "outages_without_ticket": sum(not r["covered"] for r in outage_rows),
+        },
+        "tables": {
+            "breaches": _table("breaches", breach_rows),
+            "priorities": _table("priorities", prio_rows),
+            "tickets": _table("tickets", ticket_rows),
+            "availability": _table("availability", avail_rows),
+            "services": _table("services", service_rows),
+            "outages": _table("outages", outage_rows),
+            "maintenance": _table("maintenance", maint_rows),
+            "engineers": _table("engineers", eng_rows),
+            "explanation": _table("explanation", explain_rows),
+        },
+    }
+
+
+def build_reports(inputs: Sequence[ReportInput], *, engine: Engine = "frames") -> list[dict]:
+    """The report of every input, in order (figures batched across customers)."""
+    figures = compute(inputs, engine)
+    return [_assemble(inp, fig) for inp, fig in zip(inputs, figures, strict=True)]
+
+
+def build_report(inp: ReportInput, *, engine: Engine = "frames") -> dict[str, Any]:
+    """One customer's month as a JSON-able dict."""
+    return build_reports([inp], engine=engine)[0]

@@ -1,0 +1,145 @@
+"""Charts of a report as inline SVG (matplotlib, Agg backend), drawn from the report dict only.
+
+Deterministic output: a fixed ``svg.hashsalt``, no date metadata, text kept as text
+(``svg.fonttype: none``, which is also what makes a page of them fast and small).
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+__all__ = ["availability_chart", "charts", "distribution_chart", "timeline_chart"]
+
+_RC = {
+    "svg.hashsalt": "slabridge",
+    "svg.fonttype": "none",
+    "font.size": 8,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
+RED, GREY, BLUE, GREEN = "#c0392b", "#95a5a6", "#2c6fbb", "#27ae60"
+
+
+def _svg(fig: Figure) -> str:
+    buf = io.StringIO()
+    with plt.rc_context(_RC):
+        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": "slabridge"})
+    text = buf.getvalue()
+    start = text.find("<svg")
+    return text[start:] if start >= 0 else text
+
+
+def _figure(width: float, height: float) -> Figure:
+    with plt.rc_context(_RC):
+        fig = Figure(figsize=(width, height))
+        # Fixed margins in inches (constrained layout costs 4x the drawing time).
+        fig.subplots_adjust(left=1.0 / width, right=1 - 0.15 / width,
+                            top=1 - 0.3 / height, bottom=0.5 / height)
+        return fig
+
+
+def availability_chart(report: dict[str, Any]) -> str | None:
+    """Horizontal bars: availability per device, the target as a line."""
+    rows = [r for r in report["tables"]["availability"]["rows"]
+            if r["availability_pct"] is not None]
+    if not rows:
+        return None
+    with plt.rc_context(_RC):
+        fig = _figure(6.5, 0.6 + 0.28 * len(rows))
+        ax = fig.add_subplot()
+        names = [r["device"] for r in rows][::-1]
+        values = [r["availability_pct"] for r in rows][::-1]
+        colors = [GREEN if r["met"] else RED for r in rows][::-1]
+        target = report["policy"]["availability_target_pct"]
+        ax.barh(names, values, color=colors, height=0.6)
+        low = min(min(values), target)
+        ax.set_xlim(max(0.0, low - max(0.05, (100 - low) * 0.25)), 100.0)
+        ax.axvline(target, color="#333", linestyle="--", linewidth=1)
+        ax.set_xlabel(f"availability % (target {target:g} %, dashed)")
+        return _svg(fig)
+
+
+def _epoch(text: str) -> float:
+    return datetime.fromisoformat(text).timestamp()
+
+
+def timeline_chart(report: dict[str, Any]) -> str | None:
+    """Per device, the outages (red) and maintenance (grey) over the month, local days."""
+    devices = [r["device"] for r in report["tables"]["availability"]["rows"]]
+    if not devices:
+        return None
+    period = report["period"]
+    t0, t1 = _epoch(period["start"]), _epoch(period["end"])
+    hours = (t1 - t0) / 3600
+    with plt.rc_context(_RC):
+        fig = _figure(6.5, 0.7 + 0.3 * len(devices))
+        ax = fig.add_subplot()
+        pos = {d: len(devices) - 1 - i for i, d in enumerate(devices)}
+        for table, color in (("maintenance", GREY), ("outages", RED)):
+            spans: dict[str, list[tuple[float, float]]] = {}
+            for r in report["tables"][table]["rows"]:
+                a = (_epoch(r["start"]) - t0) / 3600
+                b = (_epoch(r["end"]) - t0) / 3600
+                spans.setdefault(r["device"], []).append((a, max(b - a, hours / 400)))
+            for dev, s in spans.items():
+                ax.broken_barh(s, (pos[dev] - 0.3, 0.6), facecolors=color)
+        ax.set_yticks(list(pos.values()), list(pos.keys()))
+        ax.set_ylim(-0.6, len(devices) - 0.4)
+        ax.set_xlim(0, hours)
+        # Ticks at local midnights: days are 23 or 25 hours long around DST changes.
+        zone = ZoneInfo(period["tz"])
+        day = datetime.fromisoformat(period["start"]).astimezone(zone)
+        ticks, labels = [], []
+        while day.timestamp() < t1:
+            if day.day == 1 or day.day % 5 == 0:
+                ticks.append((day.timestamp() - t0) / 3600)
+                labels.append(str(day.day))
+            day = datetime.combine(day.date() + timedelta(days=1), day.time(), zone)
+        ax.set_xticks(ticks, labels)
+        ax.set_xlabel(f"day of {period['label']} ({period['tz']}); red: outage, grey: maintenance")
+        return _svg(fig)
+
+
+def distribution_chart(report: dict[str, Any]) -> str | None:
+    """Reaction and resolution of each ticket as a share of its target, per priority."""
+    rows = report["tables"]["tickets"]["rows"]
+    if not rows:
+        return None
+    priorities = sorted({r["priority"] for r in rows})
+    with plt.rc_context(_RC):
+        fig = _figure(6.5, 2.4)
+        axes = fig.subplots(1, 2, sharey=True)
+        for ax, clock in zip(axes, ("reaction", "resolution"), strict=True):
+            xs, ys, cs = [], [], []  # one scatter call per axis: a third of the time
+            for i, p in enumerate(priorities):
+                sel = [r for r in rows if r["priority"] == p]
+                ys += [100.0 * r[clock] / r[f"{clock}_target"] for r in sel]
+                xs += [i + ((k % 7) - 3) * 0.05 for k in range(len(sel))]
+                cs += [RED if r[f"{clock}_state"] == "breached" else
+                       BLUE if r[f"{clock}_state"] == "met" else GREY for r in sel]
+            ax.scatter(xs, ys, c=cs, s=12)
+            ax.axhline(100, color="#333", linestyle="--", linewidth=1)
+            ax.set_xticks(range(len(priorities)), priorities)
+            ax.set_xlim(-0.6, len(priorities) - 0.4)
+            ax.set_title(f"{clock} (% of target)")
+        axes[0].set_ylabel("% of target; red breached, grey open")
+        return _svg(fig)
+
+
+def charts(report: dict[str, Any]) -> dict[str, str | None]:
+    """All charts of a report, by name."""
+    return {
+        "availability": availability_chart(report),
+        "timeline": timeline_chart(report),
+        "distribution": distribution_chart(report),
+    }

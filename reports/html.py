@@ -1,0 +1,109 @@
+"""Self-contained HTML of a report (Jinja2): inline CSS, inline SVG charts, no external asset.
+
+Prints on A4 (``@page``), each section on its own page, table headers repeated on every
+page. Every cell carries its JSON value in ``data-v`` (and its column in ``data-col``), so
+tests and scripts can check the page against the JSON figure by figure.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup, escape
+
+__all__ = ["environment", "fmt", "render_html"]
+
+
+def _hms(seconds: int) -> str:
+    sign = "-" if seconds < 0 else ""
+    s = abs(int(seconds))
+    return f"{sign}{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+def fmt(value: Any, kind: str) -> str:
+    """A value of a column type as shown on the page (and in the browser test)."""
+    if value is None:
+        return "—"
+    if kind == "seconds":
+        return _hms(value)
+    if kind == "pct":
+        return f"{value:.3f} %"
+    if kind == "datetime":
+        dt = datetime.fromisoformat(value)
+        text = dt.strftime("%Y-%m-%d %H:%M" if dt.second == 0 else "%Y-%m-%d %H:%M:%S")
+        return f"{text} {dt.strftime('%z')[:3]}:{dt.strftime('%z')[3:]}"
+    if kind == "bool":
+        return "yes" if value else "no"
+    return str(value)
+
+
+def _cell_class(value: Any, col: dict[str, str]) -> str:
+    key = col["key"]
+    if value is False and key in ("met", "covered"):
+        return "bad"
+    if value == "breached" or (key == "note" and value):
+        return "bad"
+    if col["type"] in ("int", "seconds", "pct"):
+        return "num"
+    return ""
+
+
+def table_html(table: dict[str, Any], name: str, keys: list[str] | None = None,
+               id_col: str | None = None) -> Markup:
+    """A report table as HTML, built in Python: ten times faster than a Jinja macro for the
+    thousands of cells of a big month. Each cell: data-col, data-v (JSON) and the shown text."""
+    cols = table["columns"] if keys is None else [c for c in table["columns"] if c["key"] in keys]
+    if not table["rows"]:
+        return Markup('<p class="empty">None this month.</p>')
+    num = ("int", "seconds", "pct")
+    out = [f'<table data-table="{escape(name)}"><thead><tr>']
+    out += [f'<th class="{"num" if c["type"] in num else ""}">{escape(c["label"])}</th>'
+            for c in cols]
+    out.append("</tr></thead><tbody>")
+    dumps = json.dumps
+    for row in table["rows"]:
+        out.append(f'<tr data-row="{escape(str(row[id_col]))}">' if id_col else "<tr>")
+        for c in cols:
+            v = row[c["key"]]
+            out.append(
+                f'<td data-col="{c["key"]}" data-v="{escape(dumps(v, ensure_ascii=False))}" '
+                f'class="{_cell_class(v, c)}">{escape(fmt(v, c["type"]))}</td>'
+            )
+        out.append("</tr>")
+    out.append("</tbody></table>")
+    return Markup("".join(out))
+
+
+@cache
+def environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("reports", "templates"),
+        autoescape=select_autoescape(["html", "j2"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["fmt"] = fmt
+    env.filters["hms"] = _hms
+    env.globals["table_html"] = table_html
+    return env
+
+
+def render_html(
+    report: dict[str, Any],
+    *,
+    links: dict[str, str] | None = None,
+    with_charts: bool = True,
+) -> str:
+    """The report page; ``links`` (label → URL) adds a download bar (the web page uses it)."""
+    from reports.charts import charts
+
+    return environment().get_template("report.html.j2").render(
+        r=report,
+        t=report["tables"],
+        charts=charts(report) if with_charts else {},
+        links=links or {},
+    )

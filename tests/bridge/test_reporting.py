@@ -1,0 +1,117 @@
+"""Report routes: who may see which report, the login cookie, downloads; on SQLite and
+PostgreSQL (the demo month written through the real ticket commands)."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+
+import pytest
+from openpyxl import load_workbook
+
+from bridge.api import reports as reports_api
+from bridge.app import build_app
+from bridge.commands.demo_data import fill
+from tests.conftest import TOKENS, Api
+
+AFTER = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def rapi(cfg, engines, clock, aiohttp_client) -> Api:
+    with engines.write.begin() as conn:
+        fill(conn, cfg, 2026, 10)
+    clock.set(AFTER)
+    app = build_app(cfg, engines, clock=clock, run_scheduler=False)
+    if not any(getattr(r, "canonical", "") == "/reports" for r in app.router.resources()):
+        reports_api.add_routes(app)  # until the lead wires it into build_app
+    client = await aiohttp_client(app)
+    return Api(client, cfg, engines, clock)
+
+
+@pytest.mark.parametrize("persona", ["carol", "admin", "alice", "acme-portal"])
+async def test_it_serves_the_json_report_to_readers(rapi, persona):
+    body = await rapi.ok("GET", "/api/v1/reports/acme/2026-10", as_=persona)
+    assert body["customer"]["id"] == "acme"
+    assert body["period"]["tz"] == "Europe/Warsaw"
+    assert body["overview"]["tickets"] == 6
+
+
+async def test_a_customer_sees_only_its_own_reports(rapi):
+    reply = await rapi.call("GET", "/api/v1/reports/brno-bank/2026-10", as_="acme-portal")
+    assert reply.status == 404
+    reply = await rapi.call("GET", "/reports/brno-bank/2026-10.xlsx", as_="acme-portal")
+    assert reply.status == 404
+    index = await rapi.call("GET", "/reports", as_="acme-portal")
+    assert index.status == 200
+    assert "/reports/acme/2026-10" in index.body and "brno-bank" not in index.body
+
+
+async def test_no_token_is_401_for_data_and_a_login_redirect_for_pages(rapi):
+    assert (await rapi.call("GET", "/api/v1/reports/acme/2026-10", as_=None)).status == 401
+    assert (await rapi.call("GET", "/reports/acme/2026-10.xlsx", as_=None)).status == 401
+    assert (await rapi.call("GET", "/api/v1/reports/acme/2026-10", as_="nope-nope")).status == 401
+    async with rapi.client.get("/reports/acme/2026-10", allow_redirects=False) as resp:
+        assert resp.status == 303
+        assert resp.headers["Location"].startswith("/login?next=")
+
+
+async def test_an_account_manager_may_not_write_tickets(rapi):
+    reply = await rapi.call(
+        "POST", "/api/v1/tickets", as_="carol", json={"customer": "acme", "title": "x"}
+    )
+    assert reply.status == 403
+
+
+async def test_login_sets_an_httponly_strict_cookie_that_opens_pages(rapi):
+    async with rapi.client.post(
+        "/login", data={"token": TOKENS["carol"], "next": "/reports"}, allow_redirects=False
+    ) as resp:
+        assert resp.status == 303 and resp.headers["Location"] == "/reports"
+        cookie = resp.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    async with rapi.client.get("/reports/acme/2026-10") as resp:  # the client keeps cookies
+        assert resp.status == 200
+        page = await resp.text()
+    assert "2026-10 · time zone Europe/Warsaw" in page
+    assert 'href="/reports/acme/2026-10.xlsx"' in page
+    async with rapi.client.post("/login", data={"token": "wrong-token"}) as resp:
+        assert resp.status == 401
+
+
+async def test_login_never_redirects_off_site(rapi):
+    async with rapi.client.post(
+        "/login", data={"token": TOKENS["carol"], "next": "//evil.example/"},
+        allow_redirects=False,
+    ) as resp:
+        assert resp.headers["Location"] == "/reports"
+
+
+async def test_downloads_carry_the_json_figures(rapi):
+    body = await rapi.ok("GET", "/api/v1/reports/acme/2026-10", as_="carol")
+    async with rapi.client.get(
+        "/reports/acme/2026-10.xlsx", headers={"Authorization": f"Bearer {TOKENS['carol']}"}
+    ) as resp:
+        assert resp.status == 200
+        assert "attachment" in resp.headers["Content-Disposition"]
+        wb = load_workbook(io.BytesIO(await resp.read()))
+    values = [row[2] for row in wb["Availability"].iter_rows(min_row=2, values_only=True)]
+    expected = [r["availability_pct"] for r in body["tables"]["availability"]["rows"]]
+    assert values == pytest.approx([v / 100 for v in expected], abs=1e-12)
+    reply = await rapi.call("GET", "/reports/acme/2026-10.csv", as_="carol",
+                            params={"table": "outages"})
+    assert reply.status == 200 and "a gap the desk missed" in reply.body
+    reply = await rapi.call("GET", "/reports/acme/2026-10.csv", as_="carol",
+                            params={"table": "nope"})
+    assert reply.status == 400
+
+
+async def test_bad_and_future_months(rapi):
+    assert (await rapi.call("GET", "/api/v1/reports/acme/2026-13", as_="carol")).status == 400
+    assert (await rapi.call("GET", "/api/v1/reports/acme/2027-01", as_="carol")).status == 404
+    assert (await rapi.call("GET", "/api/v1/reports/nope/2026-10", as_="carol")).status == 404
+
+
+async def test_openapi_describes_the_report_routes(rapi):
+    doc = await rapi.ok("GET", "/api/v1/openapi.json", as_=None)
+    assert "/api/v1/reports/{customer}/{month}" in doc["paths"]
