@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import pandas as pd
 import sqlalchemy as sa
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -34,12 +35,14 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
 import sla
 from bridge.clock import Clock
 from bridge.config import Config, DeviceConfig
 from bridge.lifecycle import Origin, Status
 from bridge.store.schema import device_states, maintenance, tickets
+from sla.frames import INTERVAL_COLUMNS, MAINTENANCE_COLUMNS, device_availability_frame
 
 log = logging.getLogger(__name__)
 
@@ -125,24 +128,24 @@ class Metrics:
     # -- probes ---------------------------------------------------------------------------
     def _init_probe_metrics(self, cfg: Config) -> None:
         r = self.registry
-        self.device_up = Gauge(
+        # One series per configured device and check: tens of thousands with 10,000 devices.
+        # Rendered once per update rather than once per scrape (see DeviceGauges).
+        self.device_up = DeviceGauges(
             "slabridge_device_up",
             "1 when the device answered its last probe, 0 when not; NaN before the first probe",
-            ["customer", "device", "check"],
-            registry=r,
+            ("customer", "device", "check"),
         )
-        self.probe_rtt = Gauge(
+        self.probe_rtt = DeviceGauges(
             "slabridge_probe_rtt_seconds",
             "Round-trip time of the last probe (ICMP: average of the replies); NaN without reply",
-            ["device", "check"],
-            registry=r,
+            ("device", "check"),
         )
-        self.probe_loss = Gauge(
+        self.probe_loss = DeviceGauges(
             "slabridge_probe_loss_ratio",
             "Share of probe packets without reply in the last probe, 0..1; NaN before the first",
-            ["device", "check"],
-            registry=r,
+            ("device", "check"),
         )
+        self.device_families = (self.device_up, self.probe_rtt, self.probe_loss)
         self.probe_cycle_seconds = Histogram(
             "slabridge_probe_cycle_duration_seconds",
             "Wall time of one probe cycle over every due device",
@@ -181,9 +184,9 @@ class Metrics:
             self._device_customer[d.id] = d.customer
             self._device_checks[d.id] = frozenset(checks)
             for check in checks:
-                self.device_up.labels(d.customer, d.id, check).set(math.nan)
-                self.probe_rtt.labels(d.id, check).set(math.nan)
-                self.probe_loss.labels(d.id, check).set(math.nan)
+                self.device_up.add((d.id, check), (d.customer, d.id, check))
+                self.probe_rtt.add((d.id, check), (d.id, check))
+                self.probe_loss.add((d.id, check), (d.id, check))
             if "snmp" in checks:
                 self.snmp_errors.labels(d.id)
         for mode in ICMP_MODES:
@@ -206,12 +209,11 @@ class Metrics:
     ) -> None:
         """Record one probe result of a configured device and check ("icmp" or "snmp")."""
         self._check(device_id, check)
-        self.device_up.labels(self._device_customer[device_id], device_id, check).set(
-            1 if up else 0
-        )
-        self.probe_rtt.labels(device_id, check).set(math.nan if rtt_ms is None else rtt_ms / 1000.0)
+        key = (device_id, check)
+        self.device_up.set(key, 1 if up else 0)
+        self.probe_rtt.set(key, math.nan if rtt_ms is None else rtt_ms / 1000.0)
         if loss is not None:
-            self.probe_loss.labels(device_id, check).set(loss)
+            self.probe_loss.set(key, loss)
 
     def probe_cycle(self, seconds: float) -> None:
         """One probe cycle finished after ``seconds`` of wall time."""
@@ -237,6 +239,80 @@ class Metrics:
 
     def source_label(self, name: str) -> str:
         return name if name in self.source_names else UNKNOWN_SOURCE
+
+    def exposition(self, accept: str = "") -> tuple[bytes, str]:
+        """The scrape body for an ``Accept`` header, and its content type.
+
+        The registry goes through prometheus_client's encoder; the per-device families are
+        spliced in as the text they keep (gauge lines read the same in both formats)."""
+        encoder, content_type = choose_encoder(accept)
+        body = encoder(self.registry)
+        devices = b"".join(f.text() for f in self.device_families)
+        eof = b"# EOF\n"
+        if body.endswith(eof):  # OpenMetrics: the families go before the end marker
+            return body[: -len(eof)] + devices + eof, content_type
+        return body + devices, content_type
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+class DeviceGauges:
+    """A gauge family with a fixed set of series, kept as exposition text.
+
+    With 10,000 devices the per-device families are most of a scrape, and formatting them
+    in prometheus_client's encoder cost about twice a plain one-label gauge's samples (three
+    labels each) on every scrape, holding the GIL while webhooks wait (bench/scrape.py).
+    Here a series' line is formatted when its value changes and a family's text is joined
+    only when something changed since the last scrape. Series are declared up front
+    (:meth:`add`); setting an undeclared one raises ``KeyError``."""
+
+    def __init__(self, name: str, documentation: str, labelnames: Sequence[str]) -> None:
+        self.name = name
+        self.labelnames = tuple(labelnames)
+        help_text = documentation.replace("\\", "\\\\").replace("\n", "\\n")
+        if '"' in help_text:
+            raise ValueError(f"{name}: no quotes in help text (OpenMetrics would escape them)")
+        self._header = f"# HELP {name} {help_text}\n# TYPE {name} gauge\n"
+        self._prefix: dict[tuple[str, ...], str] = {}
+        self._lines: dict[tuple[str, ...], str] = {}
+        self._values: dict[tuple[str, ...], float] = {}
+        self._text: bytes | None = None
+        self._lock = threading.Lock()
+
+    def add(
+        self, key: tuple[str, ...], labelvalues: Sequence[str], value: float = math.nan
+    ) -> None:
+        labels = ",".join(
+            f'{n}="{_escape(v)}"' for n, v in zip(self.labelnames, labelvalues, strict=True)
+        )
+        with self._lock:
+            self._prefix[key] = f"{self.name}{{{labels}}} "
+            self._set(key, value)
+
+    def set(self, key: tuple[str, ...], value: float) -> None:
+        with self._lock:
+            if key not in self._prefix:
+                raise KeyError(f"no series {key} in {self.name}")
+            self._set(key, value)
+
+    def _set(self, key: tuple[str, ...], value: float) -> None:
+        self._values[key] = value
+        self._lines[key] = self._prefix[key] + floatToGoString(value) + "\n"
+        self._text = None
+
+    def get(self, key: tuple[str, ...]) -> float:
+        return self._values[key]
+
+    def text(self) -> bytes:
+        with self._lock:
+            if self._text is None:
+                if not self._lines:
+                    self._text = b""
+                else:
+                    self._text = (self._header + "".join(self._lines.values())).encode()
+            return self._text
 
 
 # -- store-backed families, computed at scrape time -----------------------------------------
@@ -297,6 +373,13 @@ class MonthToDate:
     @property
     def label(self) -> str:
         return f"{sla.Month.containing(self.start, self.tz).label} month to date"
+
+
+def _frame(rows: list[tuple], columns: Sequence[str]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=list(columns))
+    for col in ("start", "end"):
+        frame[col] = pd.to_datetime(frame[col], utc=True)
+    return frame
 
 
 class AvailabilityCollector(Collector):
@@ -392,27 +475,40 @@ class AvailabilityCollector(Collector):
                 ).where(maintenance.c.starts_at < now, maintenance.c.ends_at > earliest)
             ):
                 windows.setdefault(dev or cust, []).append((start, end))
+        # One vectorised pass (sla.frames) per zone and policy; customer-wide maintenance
+        # becomes a window of each of the customer's devices.
+        groups: dict[tuple[str, sla.AvailabilityPolicy], list[str]] = {}
+        for cust in periods:
+            groups.setdefault(self._customers[cust], []).append(cust)
         out: dict[str, float] = {}
-        for cust, period in periods.items():
-            policy = self._customers[cust][1]
-            cust_windows = windows.get(cust, [])
-            up = counted = 0
-            for dev, check in self._devices[cust]:
-                ivs = intervals.get((dev, check))
-                if not ivs and policy.unknown == "excluded":
-                    continue  # all unknown: wholly excluded, nothing to add
-                maint = [
-                    sla.MaintenanceWindow(a, b) for a, b in (*cust_windows, *windows.get(dev, []))
-                ]
-                try:
-                    rep = sla.device_availability(period, ivs or [], maint, policy)
-                except ValueError as err:  # overlapping intervals: a store bug, not a scrape's
-                    log.warning("availability of %s skipped: %s", dev, err)
-                    continue
-                up += rep.up_seconds
-                counted += rep.counted_seconds
-            if counted > 0:
-                out[cust] = up / counted
+        for (tz, policy), custs in groups.items():
+            owner = {dev: cust for cust in custs for dev, _ in self._devices[cust]}
+            rows = [
+                (dev, iv.start, iv.end, iv.state)
+                for cust in custs
+                for dev, check in self._devices[cust]
+                for iv in intervals.get((dev, check), ())
+            ]
+            mrows = [
+                (dev, a, b)
+                for dev, cust in owner.items()
+                for a, b in (*windows.get(cust, ()), *windows.get(dev, ()))
+            ]
+            try:
+                frame = device_availability_frame(
+                    MonthToDate.at(now, tz),
+                    _frame(rows, INTERVAL_COLUMNS),
+                    _frame(mrows, MAINTENANCE_COLUMNS),
+                    policy,
+                    devices=list(owner),
+                )
+            except ValueError as err:  # overlapping intervals: a store bug, not a scrape's
+                log.warning("month-to-date availability skipped for %s: %s", custs, err)
+                continue
+            sums = frame[["up_seconds", "counted_seconds"]].groupby(frame.index.map(owner)).sum()
+            for cust, row in sums.iterrows():
+                if row["counted_seconds"] > 0:
+                    out[str(cust)] = float(row["up_seconds"] / row["counted_seconds"])
         return out
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
@@ -447,9 +543,10 @@ def register_store_collectors(
 
 async def metrics_handler(request: web.Request) -> web.Response:
     metrics = request.app[METRICS]
-    encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
     # collectors read the store: off the event loop
-    body = await asyncio.to_thread(encoder, metrics.registry)
+    body, content_type = await asyncio.to_thread(
+        metrics.exposition, request.headers.get("Accept", "")
+    )
     resp = web.Response(body=body)
     resp.headers["Content-Type"] = content_type
     return resp
