@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from aiohttp import web
+from apscheduler.events import EVENT_JOB_MISSED
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bridge import jobs, sla_live
@@ -89,6 +90,7 @@ def build_app(
                 timezone="UTC",
             )
             jobs.schedule(scheduler, services, policies)
+            scheduler.add_listener(lambda _event: app[METRICS].missed_run(), EVENT_JOB_MISSED)
             scheduler.start()
             app[SCHEDULER] = scheduler
             yield

@@ -19,9 +19,9 @@ from bridge.alert import Alert
 from bridge.clock import Clock
 from bridge.config import Config, SourceConfig
 from bridge.service import Services
-from probes.icmp import IcmpCapability, Pinger, detect_icmp_capability
+from probes.icmp import IcmpCapability, Pinger, PingResult, detect_icmp_capability
 from probes.runner import ProbeRunner
-from probes.snmp import SnmpPoller
+from probes.snmp import SnmpPoller, SnmpPollResult
 from probes.state import State, StateChange
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ class Prober:
         if any(s.icmp for s in self.specs):
             self.capability = await asyncio.to_thread(detect_icmp_capability)
             log.info("ICMP: %s", self.capability.describe())
-            if self.metrics is not None and hasattr(self.metrics, "icmp_capability"):
+            if self.metrics is not None:
                 self.metrics.icmp_capability(self.capability.mode)
             pinger = await self._stack.enter_async_context(Pinger(self.capability))
         snmp = None
@@ -74,6 +74,7 @@ class Prober:
             self.specs,
             on_change=self.on_change,
             on_sample=self.on_sample,
+            on_cycle=self.on_cycle,
             pinger=pinger,
             snmp=snmp,
             policy=probing.policy(self.cfg),
@@ -98,8 +99,21 @@ class Prober:
 
     def on_sample(self, device_id: str, check: str, result: Any, at: datetime) -> None:
         self.last_sample[device_id] = self.samples.add(device_id, check, result, at)
-        if self.metrics is not None and hasattr(self.metrics, "probe_sample"):
-            self.metrics.probe_sample(device_id, check, result)
+        if self.metrics is None:
+            return
+        if isinstance(result, PingResult):
+            self.metrics.probe_sample(
+                device_id, check, result.received > 0, result.rtt_avg_ms, result.loss
+            )
+        elif isinstance(result, SnmpPollResult):
+            self.metrics.probe_sample(device_id, check, True, result.rtt_ms)
+        else:
+            self.metrics.probe_sample(device_id, check, False)
+            self.metrics.snmp_error(device_id)
+
+    def on_cycle(self, _kind: str, seconds: float) -> None:
+        if self.metrics is not None:
+            self.metrics.probe_cycle(seconds)
 
     async def flush(self) -> None:
         rows = self.samples.take()

@@ -273,6 +273,8 @@ def change_to_alert(
 
 def record_state(conn: sa.Connection, change: StateChange) -> None:
     """Close the check's open interval at the change and open the new one."""
+    if change.old_state == change.new_state:
+        return  # reboots and flapping markers are events, not states
     current = conn.execute(
         sa.select(device_states.c.state).where(
             device_states.c.device_id == change.device_id,
@@ -281,7 +283,7 @@ def record_state(conn: sa.Connection, change: StateChange) -> None:
         )
     ).scalar_one_or_none()
     if current == change.new_state.value:
-        return  # reboots, flapping markers: no change of state
+        return  # already recorded (a flap that settles where it was last told)
     conn.execute(
         sa.update(device_states)
         .where(

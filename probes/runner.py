@@ -19,6 +19,7 @@ import asyncio
 import inspect
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -85,11 +86,16 @@ def _icmp_key(s: IcmpSettings) -> tuple[float, int, float, float]:
 
 
 def _ping_observation(result: PingResult, s: IcmpSettings) -> tuple[Observation, dict[str, Any]]:
-    obs = classify_ping(result.received, result.loss, result.rtt_avg_ms,
-                        s.degraded_loss, s.degraded_rtt_ms)
+    obs = classify_ping(
+        result.received, result.loss, result.rtt_avg_ms, s.degraded_loss, s.degraded_rtt_ms
+    )
     detail: dict[str, Any] = {
-        "address": result.address, "sent": result.sent, "received": result.received,
-        "loss": result.loss, "rtt_avg_ms": result.rtt_avg_ms, "rtt_max_ms": result.rtt_max_ms,
+        "address": result.address,
+        "sent": result.sent,
+        "received": result.received,
+        "loss": result.loss,
+        "rtt_avg_ms": result.rtt_avg_ms,
+        "rtt_max_ms": result.rtt_max_ms,
     }
     if result.error:
         detail["error"] = result.error
@@ -101,11 +107,20 @@ def _snmp_observations(
 ) -> list[tuple[str, Observation, dict[str, Any]]]:
     """(check, observation, detail) triples of one poll; errors fail the snmp check only."""
     if isinstance(result, ProbeError):
-        return [(CHECK_SNMP, Observation.FAIL,
-                 {"address": spec.address, "error": str(result),
-                  "error_type": type(result).__name__})]
-    out = [(CHECK_SNMP, Observation.OK,
-            {"address": spec.address, "rtt_ms": round(result.rtt_ms, 3)})]
+        return [
+            (
+                CHECK_SNMP,
+                Observation.FAIL,
+                {
+                    "address": spec.address,
+                    "error": str(result),
+                    "error_type": type(result).__name__,
+                },
+            )
+        ]
+    out = [
+        (CHECK_SNMP, Observation.OK, {"address": spec.address, "rtt_ms": round(result.rtt_ms, 3)})
+    ]
     for label, status in result.interfaces.items():
         detail: dict[str, Any] = {"interface": label, "oper_status": status}
         if status is None:
@@ -118,10 +133,19 @@ def _snmp_observations(
         if value is None:
             continue  # missing or non-numeric: nothing to compare; the sample shows it
         crossed = threshold_crossed(value, th.op, th.value)
-        out.append((threshold_check(th.name),
-                    Observation.DEGRADED if crossed else Observation.OK,
-                    {"threshold": th.name, "oid": th.oid, "value": value,
-                     "op": th.op, "limit": th.value}))
+        out.append(
+            (
+                threshold_check(th.name),
+                Observation.DEGRADED if crossed else Observation.OK,
+                {
+                    "threshold": th.name,
+                    "oid": th.oid,
+                    "value": value,
+                    "op": th.op,
+                    "limit": th.value,
+                },
+            )
+        )
     return out
 
 
@@ -136,6 +160,7 @@ class ProbeRunner:
         *,
         on_change: OnChange,
         on_sample: OnSample | None = None,
+        on_cycle: Callable[[str, float], None] | None = None,
         pinger: Pinger | None = None,
         snmp: SnmpPoller | None = None,
         policy: Policy | None = None,
@@ -148,6 +173,7 @@ class ProbeRunner:
         self._clock = clock
         self._on_change = on_change
         self._on_sample = on_sample
+        self._on_cycle = on_cycle
         self._pinger = pinger
         self._snmp = snmp
         self._batch_size = max(1, batch_size)
@@ -229,8 +255,9 @@ class ProbeRunner:
                 replace_existing=True,
             )
             self._job_ids.append(job_id)
-        log.info("probe runner started: %d jobs for %d devices", len(self._job_ids),
-                 len(self.specs))
+        log.info(
+            "probe runner started: %d jobs for %d devices", len(self._job_ids), len(self.specs)
+        )
 
     def stop(self) -> None:
         """Remove our jobs and listener (runs in progress finish on their own)."""
@@ -257,8 +284,9 @@ class ProbeRunner:
             return
         if event.code == EVENT_JOB_MISSED:
             self.missed_runs += 1
-            log.warning("probe job %s missed its run time %s", event.job_id,
-                        event.scheduled_run_time)
+            log.warning(
+                "probe job %s missed its run time %s", event.job_id, event.scheduled_run_time
+            )
         elif event.code == EVENT_JOB_MAX_INSTANCES:
             self.skipped_runs += 1
             log.warning("probe job %s skipped: previous run still going", event.job_id)
@@ -291,16 +319,23 @@ class ProbeRunner:
         except Exception:
             log.exception("on_sample failed for %s/%s", device_id, check)
 
+    def _cycle_done(self, kind: str, started: float) -> None:
+        if self._on_cycle is not None:
+            self._on_cycle(kind, time.perf_counter() - started)
+
     async def _run_icmp_batch(self, devices: list[DeviceSpec]) -> None:
         """One sweep of a batch; a failure of our own (no socket) feeds no observation."""
         assert self._pinger is not None
+        started = time.perf_counter()
         self.runs += 1
         settings = devices[0].icmp
         assert settings is not None
         try:
             results = await self._pinger.sweep(
-                [d.address for d in devices], count=settings.count,
-                interval=settings.spacing, timeout=settings.timeout,
+                [d.address for d in devices],
+                count=settings.count,
+                interval=settings.spacing,
+                timeout=settings.timeout,
             )
         except IcmpError:
             log.exception("ICMP sweep of %d devices failed", len(devices))
@@ -314,6 +349,7 @@ class ProbeRunner:
             cycle.append((spec.id, CHECK_ICMP, obs, detail))
             await self._sample(spec.id, CHECK_ICMP, result, at)
         await self._emit(self.engine.observe_cycle(cycle, at))
+        self._cycle_done("icmp", started)
 
     async def _poll_one(self, spec: DeviceSpec) -> SnmpPollResult | ProbeError:
         assert self._snmp is not None and spec.snmp is not None
@@ -324,6 +360,7 @@ class ProbeRunner:
 
     async def _run_snmp_batch(self, devices: list[DeviceSpec]) -> None:
         self.runs += 1
+        started = time.perf_counter()
         results = await asyncio.gather(*(self._poll_one(d) for d in devices))
         at = self._clock.now()
         cycle = []
@@ -337,6 +374,7 @@ class ProbeRunner:
                 cycle.append((spec.id, check, obs, detail))
         changes += self.engine.observe_cycle(cycle, at)
         await self._emit(changes)
+        self._cycle_done("snmp", started)
 
 
 async def run_once(
@@ -366,8 +404,9 @@ async def run_once(
         async def sweep_group(devs: list[DeviceSpec]) -> dict[str, PingResult]:
             assert pinger is not None and devs[0].icmp is not None
             st = devs[0].icmp
-            return await pinger.sweep([d.address for d in devs], count=st.count,
-                                      interval=st.spacing, timeout=st.timeout)
+            return await pinger.sweep(
+                [d.address for d in devs], count=st.count, interval=st.spacing, timeout=st.timeout
+            )
 
         snmp_specs = [s for s in specs if s.snmp is not None]
 
@@ -390,12 +429,16 @@ async def run_once(
                 obs, _ = _ping_observation(r, s.icmp)
                 summary = (
                     f"{r.received}/{r.sent} replies, rtt avg {r.rtt_avg_ms:.3f} ms"
-                    if r.rtt_avg_ms is not None else f"0/{r.sent} replies"
+                    if r.rtt_avg_ms is not None
+                    else f"0/{r.sent} replies"
                 )
                 if r.error:
                     summary += f" ({r.error})"
-                rows.append(ProbeRow(s.id, s.address, CHECK_ICMP, str(obs), summary, at,
-                                     r.loss, r.rtt_avg_ms))
+                rows.append(
+                    ProbeRow(
+                        s.id, s.address, CHECK_ICMP, str(obs), summary, at, r.loss, r.rtt_avg_ms
+                    )
+                )
         for s, res in zip(snmp_specs, polls, strict=True):
             assert s.snmp is not None
             for check, obs, detail in _snmp_observations(s, s.snmp, res):
