@@ -170,9 +170,7 @@ def check_version(obj: Mapping[str, Any], expected: str) -> None:
         raise ParseError("version", f"unsupported version {short(value)}, expected '{expected}'")
 
 
-def parse_am_alert(
-    alert: object, path: str, source: str
-) -> tuple[dict[str, Any], dict[str, Any]]:
+def parse_am_alert(alert: object, path: str, source: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """Fields common to Alertmanager v4 and Grafana v1 alerts (Grafana reuses AM's template data).
 
     Returns the keyword arguments for `Alert` plus the validated alert object (its raw slice).
@@ -209,3 +207,15 @@ def parse_am_alert(
         "ends_at": ends_at,
     }
     return kwargs, dict(obj)
+
+
+def truncated_count(payload: object) -> int:
+    """Alerts the sender left out (Alertmanager `max_alerts`, Grafana `maxAlerts`): 0 when the
+    key is absent; ParseError when the payload is not an object or the count is negative."""
+    obj = expect_object(payload, "")
+    count = opt_int(obj, "truncatedAlerts", "")
+    if count is None:
+        return 0
+    if count < 0:
+        raise ParseError("truncatedAlerts", "must not be negative")
+    return count

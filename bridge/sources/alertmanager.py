@@ -12,33 +12,19 @@ about its state, so nothing here or downstream may infer resolution from absence
 
 from __future__ import annotations
 
-from bridge.alert import Alert, ParseError
+from bridge.alert import Alert
 from bridge.sources._common import (
     check_version,
     expect_array,
     expect_object,
     join,
-    opt_int,
     parse_am_alert,
     required,
+    truncated_count,
 )
 
 SOURCE = "alertmanager"
 VERSION = "4"
-
-
-def truncated_count(payload: object) -> int:
-    """How many alerts `max_alerts` left out of this notification (0 when the key is absent).
-
-    Raises ParseError when the payload is not an object or the count is not a non-negative integer.
-    """
-    obj = expect_object(payload, "")
-    count = opt_int(obj, "truncatedAlerts", "")
-    if count is None:
-        return 0
-    if count < 0:
-        raise ParseError("truncatedAlerts", "must not be negative")
-    return count
 
 
 def parse(payload: object) -> list[Alert]:

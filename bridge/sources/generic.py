@@ -70,8 +70,10 @@ def _parse_alert(value: object, path: str) -> Alert:
         if key not in FIELDS:
             raise ParseError(join(path, str(key)), "unknown field")
     identity = _identity(obj, path)
-    status_text = "firing" if obj.get("status") is None else one_of(
-        obj, "status", path, ("firing", "resolved")
+    status_text = (
+        "firing"
+        if obj.get("status") is None
+        else one_of(obj, "status", path, ("firing", "resolved"))
     )
     title = req_str(obj, "title", path)
     severity = opt_str(obj, "severity", path)

@@ -18,25 +18,14 @@ from bridge.sources._common import (
     expect_array,
     expect_object,
     join,
-    opt_int,
     opt_str,
     parse_am_alert,
     required,
+    truncated_count,
 )
 
 SOURCE = "grafana"
 VERSION = "1"
-
-
-def truncated_count(payload: object) -> int:
-    """Alerts left out by the contact point's `maxAlerts` (0 when absent)."""
-    obj = expect_object(payload, "")
-    count = opt_int(obj, "truncatedAlerts", "")
-    if count is None:
-        return 0
-    if count < 0:
-        raise ParseError("truncatedAlerts", "must not be negative")
-    return count
 
 
 def parse(payload: object) -> list[Alert]:

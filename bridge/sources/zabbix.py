@@ -101,8 +101,8 @@ def parse(payload: object) -> list[Alert]:
     event_source = _choice(obj, "event_source", EVENT_SOURCES, 0)
     severity = _choice(obj, "severity", tuple(range(len(SEVERITIES))), None)
     # Internal events (not-supported items) have no trigger; trigger events always do.
-    trigger_id = _required_id(obj, "trigger_id") if event_source == 0 else _numeric_id(
-        obj, "trigger_id"
+    trigger_id = (
+        _required_id(obj, "trigger_id") if event_source == 0 else _numeric_id(obj, "trigger_id")
     )
     trigger_name = req_str(obj, "trigger_name", "")
     event_name = opt_str(obj, "event_name", "")
