@@ -16,60 +16,85 @@ _DIMENSION = {"alertname": tickets.c.alertname, "parent": tickets.c.parent_devic
 MAJOR_ACTOR = "major-incident"
 
 
-def _open(query: sa.Select) -> sa.Select:
-    return query.where(tickets.c.status != Status.CLOSED.value)
+# The lookups below spell `kind` and the closed status as literals so that SQLite (and
+# PostgreSQL) can prove the partial indexes of migration 0003 apply: an open major incident per
+# customer and dimension, and the open unparented incidents of one customer and dimension by
+# entry time. Built once; executed with parameters.
+_OPEN_LIT = tickets.c.status != sa.literal_column("'closed'")
+_MAJOR_LIT = tickets.c.kind == sa.literal_column("'major'")
+_INCIDENT_LIT = tickets.c.kind == sa.literal_column("'incident'")
+
+
+def _major_query(column: sa.Column) -> sa.Select:
+    return (
+        sa.select(tickets.c.id)
+        .where(tickets.c.customer_id == sa.bindparam("customer"), column == sa.bindparam("value"))
+        .where(_MAJOR_LIT, _OPEN_LIT)
+        .limit(1)
+    )
+
+
+def _window(query: sa.Select, column: sa.Column) -> sa.Select:
+    return query.where(
+        tickets.c.customer_id == sa.bindparam("customer"),
+        column == sa.bindparam("value"),
+        _INCIDENT_LIT,
+        tickets.c.parent_id.is_(None),
+        _OPEN_LIT,
+        tickets.c.entered_at >= sa.bindparam("since", type_=tickets.c.entered_at.type),
+        tickets.c.id != sa.bindparam("own"),
+    )
+
+
+def _count_query(column: sa.Column) -> sa.Select:
+    # Below the threshold (the common case) count at most threshold-1 ids instead of loading
+    # every open ticket of a busy alert name: that made each new ticket O(n).
+    limited = _window(sa.select(tickets.c.id), column).limit(sa.bindparam("upto")).subquery()
+    return sa.select(sa.func.count()).select_from(limited)
+
+
+_LOOKUP = {
+    dim: sa.select(_major_query(col).scalar_subquery(), _count_query(col).scalar_subquery())
+    for dim, col in _DIMENSION.items()
+}
+_RECENT = {
+    dim: _window(sa.select(tickets), col).order_by(tickets.c.entered_at)
+    for dim, col in _DIMENSION.items()
+}
 
 
 def correlate(
-    conn: sa.Connection, cfg: Config, row: dict[str, Any], *, at: datetime, now: datetime
+    conn: sa.Connection,
+    cfg: Config,
+    row: dict[str, Any],
+    *,
+    at: datetime,
+    now: datetime,
+    events: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Hang a new ticket under its major incident, opening one when the threshold is reached.
 
-    Returns the (possibly updated) new ticket row.
+    Returns the (possibly updated) new ticket row. `events`: see `tickets.record`.
     """
     rules = cfg.major_incidents
     for dim in rules.group_by:
-        column = _DIMENSION[dim]
         value = row["alertname"] if dim == "alertname" else row["parent_device"]
         if not value:
             continue
-        same = [tickets.c.customer_id == row["customer_id"], column == value]
-        major = (
-            conn.execute(_open(sa.select(tickets).where(*same, tickets.c.kind == "major")))
-            .mappings()
-            .first()
-        )
+        params = {
+            "customer": row["customer_id"],
+            "value": value,
+            "since": at - timedelta(seconds=rules.window),
+            "own": row["id"],
+            "upto": rules.threshold - 1,
+        }
+        # one round trip: the open major incident if any, else how many would join one
+        major, enough = conn.execute(_LOOKUP[dim], params).one()
         if major is not None:
-            return _link(conn, row, major["id"], at=at, now=now)
-        since = at - timedelta(seconds=rules.window)
-        window = [
-            *same,
-            tickets.c.kind == "incident",
-            tickets.c.parent_id.is_(None),
-            tickets.c.entered_at >= since,
-            tickets.c.id != row["id"],
-        ]
-        # Below the threshold (the common case) count at most threshold-1 ids instead of
-        # loading every open ticket of a busy alert name: that made each new ticket O(n).
-        enough = conn.execute(
-            _open(sa.select(tickets.c.id).where(*window)).limit(rules.threshold - 1)
-        ).all()
-        if len(enough) + 1 < rules.threshold:
+            return _link(conn, row, major, at=at, now=now, events=events)
+        if enough + 1 < rules.threshold:
             continue
-        recent = [
-            dict(r)
-            for r in conn.execute(
-                _open(
-                    sa.select(tickets).where(
-                        *same,
-                        tickets.c.kind == "incident",
-                        tickets.c.parent_id.is_(None),
-                        tickets.c.entered_at >= since,
-                        tickets.c.id != row["id"],
-                    )
-                ).order_by(tickets.c.entered_at)
-            ).mappings()
-        ]
+        recent = [dict(r) for r in conn.execute(_RECENT[dim], params).mappings()]
         if len(recent) + 1 < rules.threshold:
             continue
         members = [*recent, row]
@@ -90,15 +115,25 @@ def correlate(
             "hang under it so everyone answers from one place.",
             kind="major",
             alertname=value if dim == "alertname" else None,
+            events=events,
         )
         for m in recent:
-            _link(conn, m, major_row["id"], at=at, now=now)
-        return _link(conn, row, major_row["id"], at=at, now=now)
+            _link(conn, m, major_row["id"], at=at, now=now, events=events)
+        return _link(conn, row, major_row["id"], at=at, now=now, events=events)
     return row
 
 
-def _link(conn: sa.Connection, row: dict, parent_id: int, *, at: datetime, now: datetime) -> dict:
-    return tk.record(conn, row, "linked", at, MAJOR_ACTOR, {"parent_id": parent_id}, now=now)
+def _link(
+    conn: sa.Connection,
+    row: dict,
+    parent_id: int,
+    *,
+    at: datetime,
+    now: datetime,
+    events: list[dict[str, Any]] | None = None,
+) -> dict:
+    data = {"parent_id": parent_id}
+    return tk.record(conn, row, "linked", at, MAJOR_ACTOR, data, now=now, events=events)
 
 
 def resolve_children(

@@ -97,6 +97,7 @@ def open_ticket(
     at: datetime,
     now: datetime,
     related_id: int | None = None,
+    events: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     assert route.customer_id is not None
     priority: Priority = ctx.router.priority(route.customer_id, alert.severity)
@@ -117,10 +118,12 @@ def open_ticket(
         dedup_source=source.name,
         dedup_identity=alert.identity,
         related_id=related_id,
+        events=events,
     )
     if related_id is not None:
-        row = tk.record(conn, row, "linked", at, MONITORING, {"related_id": related_id}, now=now)
-    return incidents.correlate(conn, ctx.cfg, row, at=at, now=now)
+        data = {"related_id": related_id}
+        row = tk.record(conn, row, "linked", at, MONITORING, data, now=now, events=events)
+    return incidents.correlate(conn, ctx.cfg, row, at=at, now=now, events=events)
 
 
 def _attach(
@@ -132,6 +135,7 @@ def _attach(
     at: datetime,
     now: datetime,
     note: str,
+    events: list[dict[str, Any]] | None = None,
 ) -> dict:
     data = {
         "source": source.name,
@@ -139,7 +143,7 @@ def _attach(
         "status": alert.status.value,
         "note": note,
     }
-    return tk.record(conn, row, "alert_attached", at, MONITORING, data, now=now)
+    return tk.record(conn, row, "alert_attached", at, MONITORING, data, now=now, events=events)
 
 
 def ingest(
@@ -151,57 +155,154 @@ def ingest(
     received_at: datetime,
     now: datetime,
 ) -> IngestResult:
-    """Repeats (the common case: Alertmanager re-sends whole groups) take a batched path: the
-    hot rows and their tickets' states are read for the whole notification at once and the
-    counters bumped with one UPDATE; anything else goes through `_one`, after the pending
-    counters are written, so it sees the store exactly as the one-by-one path would."""
-    result = IngestResult()
-    hots, states = _prefetch(conn, source, batch)
-    pending: dict[str, int] = {}
-    touched: set[str] = set()
-    for alert in batch:
-        hot = None if alert.identity in touched else hots.get(alert.identity)
-        if hot is not None and _is_repeat(ctx, source, alert, hot, states):
-            pending[alert.identity] = pending.get(alert.identity, 0) + 1
-            outcome, ticket_id = (
-                ("unrouted" if hot["customer_id"] is None else "duplicate"),
-                hot["ticket_id"],
-            )
-        else:
-            _flush_repeats(conn, source, pending, received_at)
-            outcome, ticket_id = _one(conn, ctx, source, alert, received_at=received_at, now=now)
-            touched.add(alert.identity)
-        result.outcomes[outcome] += 1
-        if ticket_id is not None:
-            result.tickets.append(ticket_id)
-    _flush_repeats(conn, source, pending, received_at)
-    return result
+    """Ingest one notification. Repeats (the common case: Alertmanager re-sends whole groups)
+    take a batched path: the hot rows and their tickets' states are read for the whole
+    notification at once and the counters bumped with one UPDATE; anything else goes through
+    `_one`, after the pending counters are written, so it sees the store exactly as the
+    one-by-one path would."""
+    return ingest_many(conn, [IngestCommand(ctx, source, batch, received_at, now)])[0]
 
 
+def ingest_many(conn: sa.Connection, commands: list[IngestCommand]) -> list[IngestResult]:
+    """Several notifications, in order, with the effect of running `ingest` on each in turn:
+    the writer hands a group commit's ingest commands over together, so their hot rows are
+    read with one query, repeats of the whole group bumped with one UPDATE per count, and the
+    wide alert rows and new hot rows written with one multi-row INSERT each."""
+    results = [IngestResult() for _ in commands]
+    hots, states = _prefetch(conn, commands)
+    w = _Writes()
+    # (source, identity) whose prefetched hot row may be stale: `_one` reads them again
+    touched: set[tuple[str, str]] = set()
+    for cmd, result in zip(commands, results, strict=True):
+        source = cmd.source
+        for alert in cmd.alerts:
+            key = (source.name, alert.identity)
+            hot = None if key in touched else hots.get(key)
+            if hot is not None and _is_repeat(cmd.ctx, source, alert, hot, states):
+                n = w.repeats.get(key)
+                w.repeats[key] = (n[0] + 1 if n else 1, cmd.received_at)
+                outcome, ticket_id = (
+                    ("unrouted" if hot["customer_id"] is None else "duplicate"),
+                    hot["ticket_id"],
+                )
+            else:
+                if key in touched or key in w.repeats:
+                    w.flush(conn)  # `_one` reads this key's hot row: write what it must see
+                    known: Any = _UNKNOWN
+                else:
+                    known = hot
+                outcome, ticket_id = _one(
+                    conn,
+                    cmd.ctx,
+                    source,
+                    alert,
+                    received_at=cmd.received_at,
+                    now=cmd.now,
+                    hot=known,
+                    writes=w,
+                )
+                touched.add(key)
+            result.outcomes[outcome] += 1
+            if ticket_id is not None:
+                result.tickets.append(ticket_id)
+    w.flush(conn)
+    return results
+
+
+@dataclass(frozen=True, slots=True)
+class IngestCommand:
+    """One notification for the writer; consecutive ones are run together by `ingest_many`."""
+
+    ctx: Context
+    source: SourceConfig
+    alerts: list[Alert]
+    received_at: datetime
+    now: datetime
+
+    def __call__(self, conn: sa.Connection) -> IngestResult:
+        return ingest_many(conn, [self])[0]
+
+    # the writer groups consecutive commands whose `run_batch` is this same function
+    run_batch = staticmethod(ingest_many)
+
+
+_UNKNOWN: Any = object()
 _CHUNK = 500
+
+_HOT_COLUMNS = (
+    alert_keys.c.identity,
+    alert_keys.c.customer_id,
+    alert_keys.c.ticket_id,
+    alert_keys.c.status,
+    alert_keys.c.count,
+)
+_KEY = (alert_keys.c.source == sa.bindparam("b_source"),)
+_HOTS = sa.select(*_HOT_COLUMNS).where(
+    *_KEY, alert_keys.c.identity.in_(sa.bindparam("b_identities", expanding=True))
+)
+_HOT = sa.select(*_HOT_COLUMNS).where(*_KEY, alert_keys.c.identity == sa.bindparam("b_identity"))
+_STATES = sa.select(tickets.c.id, tickets.c.status, tickets.c.close_reason).where(
+    tickets.c.id.in_(sa.bindparam("b_ids", expanding=True))
+)
+_BUMP = (
+    alert_keys.update()
+    .where(*_KEY, alert_keys.c.identity.in_(sa.bindparam("b_identities", expanding=True)))
+    .values(
+        last_seen=sa.bindparam("b_last_seen", type_=alert_keys.c.last_seen.type),
+        count=alert_keys.c.count + sa.bindparam("b_n", type_=sa.Integer),
+    )
+)
+_INSERT_HOT = alert_keys.insert()
+_UPDATE_HOT = alert_keys.update().where(*_KEY, alert_keys.c.identity == sa.bindparam("b_identity"))
+_INSERT_WIDE = alerts.insert()
+
+
+class _Writes:
+    """Writes held back until the end of the group (or until `_one` must see them)."""
+
+    __slots__ = ("events", "new_hots", "repeats", "wide")
+
+    def __init__(self) -> None:
+        self.repeats: dict[tuple[str, str], tuple[int, datetime]] = {}
+        self.new_hots: list[dict[str, Any]] = []
+        self.wide: list[dict[str, Any]] = []
+        # ticket events in the order they happened; nothing in ingest reads them back
+        self.events: list[dict[str, Any]] = []
+
+    def flush(self, conn: sa.Connection) -> None:
+        if self.new_hots:
+            conn.execute(_INSERT_HOT, self.new_hots)
+            self.new_hots.clear()
+        if self.repeats:
+            _flush_repeats(conn, self.repeats)
+            self.repeats.clear()
+        if self.wide:
+            conn.execute(_INSERT_WIDE, self.wide)
+            self.wide.clear()
+        if self.events:
+            tk.insert_events(conn, self.events)
+            self.events.clear()
 
 
 def _prefetch(
-    conn: sa.Connection, source: SourceConfig, batch: list[Alert]
-) -> tuple[dict[str, Any], dict[int, Any]]:
-    identities = list(dict.fromkeys(a.identity for a in batch))
-    hots: dict[str, Any] = {}
-    for i in range(0, len(identities), _CHUNK):
-        rows = conn.execute(
-            sa.select(alert_keys).where(
-                alert_keys.c.source == source.name,
-                alert_keys.c.identity.in_(identities[i : i + _CHUNK]),
-            )
-        ).mappings()
-        hots.update((r["identity"], r) for r in rows)
+    conn: sa.Connection, commands: list[IngestCommand]
+) -> tuple[dict[tuple[str, str], Any], dict[int, Any]]:
+    by_source: dict[str, dict[str, None]] = {}
+    for cmd in commands:
+        ids = by_source.setdefault(cmd.source.name, {})
+        for a in cmd.alerts:
+            ids[a.identity] = None
+    hots: dict[tuple[str, str], Any] = {}
+    for name, ids in by_source.items():
+        identities = list(ids)
+        for i in range(0, len(identities), _CHUNK):
+            params = {"b_source": name, "b_identities": identities[i : i + _CHUNK]}
+            for r in conn.execute(_HOTS, params).mappings():
+                hots[(name, r["identity"])] = r
     ticket_ids = list({h["ticket_id"] for h in hots.values() if h["ticket_id"] is not None})
     states: dict[int, Any] = {}
     for i in range(0, len(ticket_ids), _CHUNK):
-        rows = conn.execute(
-            sa.select(tickets.c.id, tickets.c.status, tickets.c.close_reason).where(
-                tickets.c.id.in_(ticket_ids[i : i + _CHUNK])
-            )
-        ).mappings()
+        rows = conn.execute(_STATES, {"b_ids": ticket_ids[i : i + _CHUNK]}).mappings()
         states.update((r["id"], r) for r in rows)
     return hots, states
 
@@ -225,22 +326,23 @@ def _is_repeat(
 
 
 def _flush_repeats(
-    conn: sa.Connection, source: SourceConfig, pending: dict[str, int], received_at: datetime
+    conn: sa.Connection, pending: dict[tuple[str, str], tuple[int, datetime]]
 ) -> None:
-    by_n: dict[int, list[str]] = {}
-    for identity, n in pending.items():
-        by_n.setdefault(n, []).append(identity)
-    for n, identities in by_n.items():
+    """Count repeats: one UPDATE per source, count and last receipt (usually just one)."""
+    groups: dict[tuple[str, int, datetime], list[str]] = {}
+    for (source, identity), (n, last_seen) in pending.items():
+        groups.setdefault((source, n, last_seen), []).append(identity)
+    for (source, n, last_seen), identities in groups.items():
         for i in range(0, len(identities), _CHUNK):
             conn.execute(
-                sa.update(alert_keys)
-                .where(
-                    alert_keys.c.source == source.name,
-                    alert_keys.c.identity.in_(identities[i : i + _CHUNK]),
-                )
-                .values(last_seen=received_at, count=alert_keys.c.count + n)
+                _BUMP,
+                {
+                    "b_source": source,
+                    "b_identities": identities[i : i + _CHUNK],
+                    "b_last_seen": last_seen,
+                    "b_n": n,
+                },
             )
-    pending.clear()
 
 
 def _one(
@@ -251,9 +353,15 @@ def _one(
     *,
     received_at: datetime,
     now: datetime,
+    hot: Any = _UNKNOWN,
+    writes: _Writes,
 ) -> tuple[str, int | None]:
-    key = (alert_keys.c.source == source.name, alert_keys.c.identity == alert.identity)
-    hot = conn.execute(sa.select(alert_keys).where(*key)).mappings().first()
+    """One alert the long way. `hot` is its hot row when the caller read it and nothing has
+    changed it since (None: there is none); `writes` holds the rows written at the end."""
+    key = {"b_source": source.name, "b_identity": alert.identity}
+    ev = writes.events
+    if hot is _UNKNOWN:
+        hot = conn.execute(_HOT, key).mappings().first()
     status = alert.status.value
     same_state = hot is not None and (
         hot["status"] == status or (_firing(hot["status"]) and status == AlertStatus.FIRING.value)
@@ -274,26 +382,30 @@ def _one(
             or not _firing(status)
             or last["close_reason"] in (CloseReason.DUPLICATE, CloseReason.FALSE_ALARM)
         ):
-            conn.execute(
-                sa.update(alert_keys)
-                .where(*key)
-                .values(last_seen=received_at, count=hot["count"] + 1)
-            )
+            conn.execute(_UPDATE_HOT, {**key, "last_seen": received_at, "count": hot["count"] + 1})
             return ("unrouted" if hot["customer_id"] is None else "duplicate"), ticket_id
 
     if route.customer_id is None:
-        _upsert_hot(conn, hot, source, alert, route, None, received_at)
-        conn.execute(sa.insert(alerts).values(**_wide_row(source, alert, route, None, received_at)))
+        _upsert_hot(conn, writes, hot, source, alert, route, None, received_at)
+        writes.wide.append(_wide_row(source, alert, route, None, received_at))
         return "unrouted", None
 
     ticket_id = hot["ticket_id"] if hot is not None else None
     row = _load_open_or_last(conn, ticket_id)
     if alert.status == AlertStatus.FIRING:
         if row is None:
-            row = open_ticket(conn, ctx, source, alert, route, at=received_at, now=now)
+            row = open_ticket(conn, ctx, source, alert, route, at=received_at, now=now, events=ev)
         elif row["status"] == Status.CLOSED:
             row = open_ticket(
-                conn, ctx, source, alert, route, at=received_at, now=now, related_id=row["id"]
+                conn,
+                ctx,
+                source,
+                alert,
+                route,
+                at=received_at,
+                now=now,
+                related_id=row["id"],
+                events=ev,
             )
         elif row["status"] == Status.RESOLVED:
             row = tk.transition(
@@ -305,10 +417,15 @@ def _one(
                 actor=MONITORING,
                 now=now,
                 reason="the alert fired again during verification",
+                events=ev,
             )
-            row = _attach(conn, row, source, alert, at=received_at, now=now, note="fired again")
+            row = _attach(
+                conn, row, source, alert, at=received_at, now=now, note="fired again", events=ev
+            )
         else:
-            row = _attach(conn, row, source, alert, at=received_at, now=now, note="fired again")
+            row = _attach(
+                conn, row, source, alert, at=received_at, now=now, note="fired again", events=ev
+            )
     elif alert.status == AlertStatus.RESOLVED:
         if row is not None and row["status"] != Status.CLOSED:
             data = {
@@ -316,7 +433,9 @@ def _one(
                 "identity": alert.identity,
                 "ends_at": alert.ends_at.isoformat() if alert.ends_at else None,
             }
-            row = tk.record(conn, row, "recovery", received_at, MONITORING, data, now=now)
+            row = tk.record(
+                conn, row, "recovery", received_at, MONITORING, data, now=now, events=ev
+            )
             customer = ctx.cfg.customer(row["customer_id"])
             if (
                 customer is not None
@@ -332,16 +451,17 @@ def _one(
                     actor=MONITORING,
                     now=now,
                     reason="monitoring reports recovery",
+                    events=ev,
                 )
     elif row is not None and row["status"] != Status.CLOSED:
         data = {"source": source.name, "identity": alert.identity, "text": alert.description}
-        row = tk.record(conn, row, "alert_acknowledged", received_at, MONITORING, data, now=now)
+        row = tk.record(
+            conn, row, "alert_acknowledged", received_at, MONITORING, data, now=now, events=ev
+        )
 
     new_ticket = row["id"] if row is not None else None
-    _upsert_hot(conn, hot, source, alert, route, new_ticket, received_at)
-    conn.execute(
-        sa.insert(alerts).values(**_wide_row(source, alert, route, new_ticket, received_at))
-    )
+    _upsert_hot(conn, writes, hot, source, alert, route, new_ticket, received_at)
+    writes.wide.append(_wide_row(source, alert, route, new_ticket, received_at))
     return "accepted", new_ticket
 
 
@@ -356,6 +476,7 @@ def _load_open_or_last(conn: sa.Connection, ticket_id: int | None) -> dict | Non
 
 def _upsert_hot(
     conn: sa.Connection,
+    writes: _Writes,
     hot: Any,
     source: SourceConfig,
     alert: Alert,
@@ -371,18 +492,9 @@ def _upsert_hot(
         "last_seen": received_at,
     }
     if hot is None:
-        conn.execute(
-            sa.insert(alert_keys).values(
-                source=source.name,
-                identity=alert.identity,
-                first_seen=received_at,
-                count=1,
-                **values,
-            )
-        )
+        # held back: the caller flushes before anything reads this key again
+        values.update(source=source.name, identity=alert.identity, first_seen=received_at, count=1)
+        writes.new_hots.append(values)
     else:
-        conn.execute(
-            sa.update(alert_keys)
-            .where(alert_keys.c.source == source.name, alert_keys.c.identity == alert.identity)
-            .values(count=hot["count"] + 1, **values)
-        )
+        values.update(b_source=source.name, b_identity=alert.identity, count=hot["count"] + 1)
+        conn.execute(_UPDATE_HOT, values)

@@ -55,12 +55,36 @@ class TicketKey:
         return int(number)
 
 
+# Built once: SQLAlchemy caches the compiled form under each statement's (memoized) cache key, so
+# executing these with plain parameter dicts skips building and keying a statement every time.
+_INSERT_TICKET = tickets.insert()
+_INSERT_EVENT = ticket_events.insert()
+_LOAD = sa.select(tickets).where(tickets.c.id == sa.bindparam("b_id"))
+_CAS = tickets.update().where(
+    tickets.c.id == sa.bindparam("b_id"), tickets.c.version == sa.bindparam("b_version")
+)
+_CAS_STATUS = _CAS.where(tickets.c.status == sa.bindparam("b_status"))
+
+
 def _jsonable(data: Mapping[str, Any]) -> dict[str, Any]:
     return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in data.items()}
 
 
+def _event(conn: sa.Connection, events: list | None, values: dict[str, Any]) -> None:
+    if events is None:
+        conn.execute(_INSERT_EVENT, values)
+    else:
+        events.append(values)
+
+
+def insert_events(conn: sa.Connection, events: list[dict[str, Any]]) -> None:
+    """Write events held back by `record`/`create` (one executemany)."""
+    if events:
+        conn.execute(_INSERT_EVENT, events)
+
+
 def load(conn: sa.Connection, ticket_id: int) -> dict[str, Any]:
-    row = conn.execute(sa.select(tickets).where(tickets.c.id == ticket_id)).mappings().first()
+    row = conn.execute(_LOAD, {"b_id": ticket_id}).mappings().first()
     if row is None:
         raise NotFound(str(ticket_id))
     return dict(row)
@@ -75,27 +99,37 @@ def record(
     data: Mapping[str, Any],
     *,
     now: datetime,
+    events: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Append one event and update the projection with compare-and-set."""
+    """Append one event and update the projection with compare-and-set.
+
+    With `events`, the event row is appended to that list for the caller to insert (in order,
+    before its transaction ends) together with others: ingest writes a group's events at once.
+    """
     data = _jsonable(data)
     new = projection.apply(row, kind, at, data)
-    cond = [tickets.c.id == row["id"], tickets.c.version == row["version"]]
+    params = {k: v for k, v in new.items() if k != "id"}
+    params["b_id"] = row["id"]
+    params["b_version"] = row["version"]
     if kind == "status_changed":
-        cond.append(tickets.c.status == data["from"])
-    values = {k: v for k, v in new.items() if k != "id"}
-    result = conn.execute(sa.update(tickets).where(*cond).values(**values))
+        params["b_status"] = data["from"]
+        result = conn.execute(_CAS_STATUS, params)
+    else:
+        result = conn.execute(_CAS, params)
     if result.rowcount != 1:
         raise Conflict(f"ticket {row['id']} changed meanwhile")
-    conn.execute(
-        sa.insert(ticket_events).values(
-            ticket_id=row["id"],
-            seq=new["version"],
-            at=at,
-            recorded_at=now,
-            kind=kind,
-            actor=actor,
-            data=data,
-        )
+    _event(
+        conn,
+        events,
+        {
+            "ticket_id": row["id"],
+            "seq": new["version"],
+            "at": at,
+            "recorded_at": now,
+            "kind": kind,
+            "actor": actor,
+            "data": data,
+        },
     )
     new["id"] = row["id"]
     return new
@@ -120,6 +154,7 @@ def create(
     dedup_source: str | None = None,
     dedup_identity: str | None = None,
     related_id: int | None = None,
+    events: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     customer = cfg.customer(customer_id)
     if customer is None:
@@ -148,17 +183,19 @@ def create(
         "status": Status.NEW.value,
     }
     row = projection.apply(None, "created", at, data)
-    ticket_id = conn.execute(sa.insert(tickets).values(**row)).inserted_primary_key[0]
-    conn.execute(
-        sa.insert(ticket_events).values(
-            ticket_id=ticket_id,
-            seq=1,
-            at=at,
-            recorded_at=now,
-            kind="created",
-            actor=actor,
-            data=data,
-        )
+    ticket_id = conn.execute(_INSERT_TICKET, row).inserted_primary_key[0]
+    _event(
+        conn,
+        events,
+        {
+            "ticket_id": ticket_id,
+            "seq": 1,
+            "at": at,
+            "recorded_at": now,
+            "kind": "created",
+            "actor": actor,
+            "data": data,
+        },
     )
     row["id"] = ticket_id
     return row
@@ -191,6 +228,7 @@ def transition(
     now: datetime,
     reason: str = "",
     close_reason: CloseReason | None = None,
+    events: list[dict[str, Any]] | None = None,
 ) -> dict:
     current = Status(row["status"])
     plan = plan_transition(current, target, assignee=row["assignee"], close_reason=close_reason)
@@ -204,7 +242,7 @@ def transition(
         if cfg is not None and (customer := cfg.customer(row["customer_id"])) is not None:
             window = customer.verification_window
         data["close_deadline"] = at + timedelta(seconds=window)
-    return record(conn, row, "status_changed", at, actor, data, now=now)
+    return record(conn, row, "status_changed", at, actor, data, now=now, events=events)
 
 
 def comment(

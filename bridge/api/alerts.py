@@ -20,7 +20,7 @@ from bridge.api.auth import principal
 from bridge.api.errors import ApiError, decode_json, read_body, read_model
 from bridge.api.tickets import SERVICES, TOKENS
 from bridge.config import Role, SourceConfig
-from bridge.ingest import Context, IngestResult, ingest, open_ticket
+from bridge.ingest import Context, IngestCommand, IngestResult, open_ticket
 from bridge.metrics import METRICS
 from bridge.routing import Route
 from bridge.sources import get_source_type
@@ -122,9 +122,8 @@ async def ingest_alerts(
     svc = app[SERVICES]
     ctx = app[INGEST]
     now = svc.now()
-    result = await svc.write(
-        lambda conn: ingest(conn, ctx, source, batch, received_at=received_at, now=now)
-    )
+    # a command object rather than a closure: the writer runs a group's ingest commands together
+    result = await svc.write(IngestCommand(ctx, source, batch, received_at, now))
     metrics = app[METRICS]
     label = metrics.source_label(source.name)
     for outcome, n in result.outcomes.items():

@@ -39,6 +39,10 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 metadata = sa.MetaData()
 
+#: partial-index predicates; queries must spell them with literals (see bridge.incidents)
+OPEN_MAJOR = "kind = 'major' AND status != 'closed'"
+OPEN_LOOSE_INCIDENT = "kind = 'incident' AND parent_id IS NULL AND status != 'closed'"
+
 tickets = sa.Table(
     "tickets",
     metadata,
@@ -85,6 +89,24 @@ tickets = sa.Table(
     sa.Index("ix_tickets_deadline", "close_deadline"),
     sa.Index("ix_tickets_alertname", "customer_id", "alertname", "entered_at"),
     sa.Index("ix_tickets_parent_device", "customer_id", "parent_device", "entered_at"),
+    # correlation (bridge.incidents): migration 0003
+    *(
+        sa.Index(name, *cols, sqlite_where=sa.text(where), postgresql_where=sa.text(where))
+        for name, cols, where in (
+            ("ix_tickets_open_major_alertname", ("customer_id", "alertname"), OPEN_MAJOR),
+            ("ix_tickets_open_major_parent", ("customer_id", "parent_device"), OPEN_MAJOR),
+            (
+                "ix_tickets_loose_alertname",
+                ("customer_id", "alertname", "entered_at"),
+                OPEN_LOOSE_INCIDENT,
+            ),
+            (
+                "ix_tickets_loose_parent",
+                ("customer_id", "parent_device", "entered_at"),
+                OPEN_LOOSE_INCIDENT,
+            ),
+        )
+    ),
 )
 
 ticket_events = sa.Table(

@@ -3,6 +3,13 @@
 Concurrent requests queue their work; the writer runs everything queued in one transaction,
 each piece in its own savepoint so one refused command does not undo the others, commits once,
 and only then answers each caller. DESIGN.md has the measurements behind this choice.
+
+A command may carry a `run_batch` attribute: a function taking the connection and a list of
+such commands and returning their results in order, with the same effect as running them one
+after the other. Consecutive commands sharing one `run_batch` are run by it in a single
+savepoint (ingest uses this to read and write a whole group's alerts with a few statements);
+if it raises, that savepoint is rolled back and the commands run again one savepoint each, so
+one refused command still fails alone.
 """
 
 from __future__ import annotations
@@ -24,6 +31,46 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 _STOP = object()
+
+
+class _LoopFuture:
+    """An asyncio future answered from the writer thread: results for one loop are handed
+    over with one `call_soon_threadsafe` per commit instead of one wake-up per caller."""
+
+    __slots__ = ("fut", "loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, fut: asyncio.Future) -> None:
+        self.loop = loop
+        self.fut = fut
+
+    def done(self) -> bool:
+        return self.fut.done()
+
+
+def _deliver(answers: list[tuple[asyncio.Future, bool, Any]]) -> None:
+    for fut, ok, value in answers:
+        if fut.done():  # the caller went away (cancelled)
+            continue
+        if ok:
+            fut.set_result(value)
+        else:
+            fut.set_exception(value)
+
+
+def _answer(results: list[tuple[Any, bool, Any]]) -> None:
+    by_loop: dict[asyncio.AbstractEventLoop, list] = {}
+    for fut, ok, value in results:
+        if isinstance(fut, _LoopFuture):
+            by_loop.setdefault(fut.loop, []).append((fut.fut, ok, value))
+        elif ok:
+            fut.set_result(value)
+        else:
+            fut.set_exception(value)
+    for loop, answers in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_deliver, answers)
+        except RuntimeError:  # the loop is closed: nobody is waiting any more
+            pass
 
 
 class Writer:
@@ -54,7 +101,10 @@ class Writer:
 
     async def submit(self, fn: Callable[[sa.Connection], T]) -> T:
         """Run `fn(conn)` inside the next group transaction; returns once it is committed."""
-        return await asyncio.wrap_future(self.submit_sync(fn))
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[T] = loop.create_future()
+        self._queue.put((fn, _LoopFuture(loop, fut)))
+        return await fut
 
     def _run(self) -> None:
         conn: sa.Connection | None = None
@@ -80,9 +130,13 @@ class Writer:
             except Exception as err:  # connection lost: fail this batch, reconnect next time
                 log.error("store unavailable: %s", err)
                 self.failures += 1
-                for _fn, fut in batch:
-                    if not fut.done():
-                        fut.set_exception(StoreError(f"store unavailable: {err}"))
+                _answer(
+                    [
+                        (fut, False, StoreError(f"store unavailable: {err}"))
+                        for _fn, fut in batch
+                        if not fut.done()
+                    ]
+                )
                 if conn is not None:
                     try:
                         conn.close()
@@ -94,23 +148,50 @@ class Writer:
         if conn is not None:
             conn.close()
 
-    def _run_batch(self, conn: sa.Connection, batch: list[tuple[Callable, Future]]) -> None:
-        results: list[tuple[Future, bool, Any]] = []
+    def _run_batch(self, conn: sa.Connection, batch: list[tuple[Callable, Any]]) -> None:
+        results: list[tuple[Any, bool, Any]] = []
         trans = conn.begin()
         try:
-            for fn, fut in batch:
-                results.append((fut, *self._one(conn, fn)))
+            i = 0
+            while i < len(batch):
+                run_batch = getattr(batch[i][0], "run_batch", None)
+                j = i + 1
+                if run_batch is not None:
+                    while j < len(batch) and getattr(batch[j][0], "run_batch", None) is run_batch:
+                        j += 1
+                group = batch[i:j]
+                values = self._group(conn, run_batch, group) if j - i > 1 else None
+                if values is not None:
+                    answered = zip(group, values, strict=True)
+                    results.extend((fut, True, v) for (_fn, fut), v in answered)
+                else:
+                    results.extend((fut, *self._one(conn, fn)) for fn, fut in group)
+                i = j
             trans.commit()
         except Exception:
             if trans.is_active:
                 trans.rollback()
             raise
         self.commits += 1
-        for fut, ok, value in results:
-            if ok:
-                fut.set_result(value)
-            else:
-                fut.set_exception(value)
+        _answer(results)
+
+    @staticmethod
+    def _group(conn: sa.Connection, run_batch: Callable, group: list) -> list | None:
+        """Run consecutive batchable commands together; None (nothing done) if that failed."""
+        sp = conn.begin_nested()
+        try:
+            values = run_batch(conn, [fn for fn, _fut in group])
+            if len(values) != len(group):
+                raise AssertionError("run_batch must answer every command")
+            sp.commit()
+            return values
+        except OperationalError:
+            sp.rollback()
+            raise
+        except Exception as err:  # noqa: BLE001 - retried one by one, each failing alone
+            log.debug("batched commands failed (%s); running them one by one", err)
+            sp.rollback()
+            return None
 
     @staticmethod
     def _one(conn: sa.Connection, fn: Callable) -> tuple[bool, Any]:

@@ -217,3 +217,78 @@ def test_redelivery_after_restart_is_a_duplicate(cfg, engines):
         finally:
             writer.stop()
     assert _count(engines, tickets) == 1
+
+
+def _command(cfg, batch, at=START):
+    from bridge.ingest import IngestCommand
+
+    return IngestCommand(
+        Context(cfg=cfg, router=Router(cfg)), cfg.source("prometheus"), batch, at, at
+    )
+
+
+def test_a_group_of_ingest_commands_runs_batched_like_one_by_one(cfg, engines):
+    """Consecutive ingest commands in one group commit run together (`run_batch`): the same
+    alert in two of them still opens one ticket and counts every receipt."""
+    writer = Writer(engines.write)
+    a = alert("grp-1", {"device": "acme-db"})
+    b = alert("grp-2", {"device": "acme-web"})
+    futs = [
+        writer.submit_sync(_command(cfg, [a])),
+        writer.submit_sync(_command(cfg, [a, b])),
+        writer.submit_sync(_command(cfg, [b, a], at=START + timedelta(seconds=5))),
+    ]
+    writer.start()
+    try:
+        results = [f.result(10) for f in futs]
+    finally:
+        writer.stop()
+    assert writer.commits == 1
+    assert [dict(r.outcomes) for r in results] == [
+        {"accepted": 1},
+        {"duplicate": 1, "accepted": 1},
+        {"duplicate": 2},
+    ]
+    assert _count(engines, tickets) == 2
+    assert _count(engines, ticket_events) == 2
+    with engines.read.connect() as conn:
+        rows = dict(conn.execute(sa.select(alert_keys.c.identity, alert_keys.c.count)).all())
+        last = conn.execute(
+            sa.select(alert_keys.c.last_seen).where(alert_keys.c.identity == "grp-1")
+        ).scalar_one()
+    assert rows == {"grp-1": 3, "grp-2": 2}
+    assert last == START + timedelta(seconds=5)
+
+
+def test_a_refused_command_in_a_batched_group_fails_alone(cfg, engines):
+    """A command that raises inside a batched group: the group's savepoint is rolled back and
+    its commands run again one savepoint each, so only that one fails."""
+    from bridge.ingest import IngestCommand
+
+    class Refusing(Router):
+        def route(self, a, rules):
+            if a.identity == "fb-bad":
+                raise RuntimeError("refused")
+            return super().route(a, rules)
+
+    bad_ctx = Context(cfg=cfg, router=Refusing(cfg))
+    bad = IngestCommand(
+        bad_ctx, cfg.source("prometheus"), [alert("fb-bad", {"device": "acme-db"})], START, START
+    )
+    writer = Writer(engines.write)
+    ok1 = writer.submit_sync(_command(cfg, [alert("fb-1", {"device": "acme-db"})]))
+    refused = writer.submit_sync(bad)
+    ok2 = writer.submit_sync(_command(cfg, [alert("fb-2", {"device": "acme-web"})]))
+    writer.start()
+    try:
+        assert ok1.result(10).outcomes["accepted"] == 1
+        with pytest.raises(RuntimeError):
+            refused.result(10)
+        assert ok2.result(10).outcomes["accepted"] == 1
+    finally:
+        writer.stop()
+    assert writer.commits == 1
+    with engines.read.connect() as conn:
+        ids = sorted(conn.execute(sa.select(alert_keys.c.identity)).scalars())
+    assert ids == ["fb-1", "fb-2"]
+    assert _count(engines, tickets) == 2
