@@ -266,7 +266,19 @@ openapi.register(
             "get": {"summary": "Customers and months (HTML)",
                     "responses": {"200": {"description": "HTML"}}}
         },
+        "/logout": {
+            "post": {
+                "summary": "Sign out: clears the login cookie and redirects to /login",
+                "security": [],
+                "responses": {"303": {"description": "signed out"}},
+            }
+        },
         "/login": {
+            "get": {
+                "summary": "The sign-in form (HTML) for account managers' browsers",
+                "security": [],
+                "responses": {"200": {"description": "HTML"}},
+            },
             "post": {
                 "summary": "Sign in with an API token (form field `token`); sets an HttpOnly "
                            "SameSite=Strict cookie and redirects to /reports",
