@@ -63,6 +63,47 @@ _RECENT = {
 }
 
 
+_LOOKUP_MAJORS = {
+    dim: sa.select(col, tickets.c.id).where(
+        tickets.c.customer_id == sa.bindparam("customer"),
+        col.in_(sa.bindparam("values", expanding=True)),
+        _MAJOR_LIT,
+        _OPEN_LIT,
+    )
+    for dim, col in _DIMENSION.items()
+}
+_LOOKUP_LOOSE = {
+    dim: sa.select(col, tickets.c.entered_at).where(
+        tickets.c.customer_id == sa.bindparam("customer"),
+        col.in_(sa.bindparam("values", expanding=True)),
+        _INCIDENT_LIT,
+        tickets.c.parent_id.is_(None),
+        _OPEN_LIT,
+        tickets.c.entered_at >= sa.bindparam("since", type_=tickets.c.entered_at.type),
+    )
+    for dim, col in _DIMENSION.items()
+}
+_CHUNK = 500
+
+
+def lookup(
+    conn: sa.Connection, customer: str, dim: str, values: list[str], since: datetime
+) -> tuple[dict[str, int], dict[str, list[datetime]]]:
+    """What `correlate` reads, for many values of one customer's dimension at once: the open
+    major incident of each value (the lowest id if several) and the entry times of its open
+    incidents without a parent entered since `since`."""
+    majors: dict[str, int] = {}
+    loose: dict[str, list[datetime]] = {}
+    for i in range(0, len(values), _CHUNK):
+        params = {"customer": customer, "values": values[i : i + _CHUNK], "since": since}
+        for value, major in conn.execute(_LOOKUP_MAJORS[dim], params):
+            if value not in majors or major < majors[value]:
+                majors[value] = major
+        for value, entered in conn.execute(_LOOKUP_LOOSE[dim], params):
+            loose.setdefault(value, []).append(entered)
+    return majors, loose
+
+
 def correlate(
     conn: sa.Connection,
     cfg: Config,

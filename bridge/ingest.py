@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
-from bridge import incidents
+from bridge import incidents, projection
 from bridge import tickets as tk
 from bridge.alert import Alert, AlertStatus
 from bridge.config import Config, SourceConfig
@@ -87,6 +87,30 @@ def _firing(status: str | None) -> bool:
     return status in (AlertStatus.FIRING.value, AlertStatus.ACKNOWLEDGED.value)
 
 
+def _actor(source: SourceConfig) -> str:
+    return MONITORING if not source.type.startswith("probe") else source.type
+
+
+def _ticket_fields(
+    ctx: Context, source: SourceConfig, alert: Alert, route: Route
+) -> dict[str, Any]:
+    """The new ticket's fields taken from the alert (`tickets.create` keyword arguments)."""
+    assert route.customer_id is not None
+    priority: Priority = ctx.router.priority(route.customer_id, alert.severity)
+    return {
+        "customer_id": route.customer_id,
+        "title": alert.title[:512],
+        "origin": _origin(source.type),
+        "priority": priority,
+        "device_id": route.device_id,
+        "summary": alert.annotations.get("summary", "")[:2000],
+        "description": _description(alert),
+        "alertname": (alert.labels.get("alertname") or alert.title)[:256],
+        "dedup_source": source.name,
+        "dedup_identity": alert.identity,
+    }
+
+
 def open_ticket(
     conn: sa.Connection,
     ctx: Context,
@@ -99,24 +123,13 @@ def open_ticket(
     related_id: int | None = None,
     events: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    assert route.customer_id is not None
-    priority: Priority = ctx.router.priority(route.customer_id, alert.severity)
     row = tk.create(
         conn,
         ctx.cfg,
-        customer_id=route.customer_id,
-        title=alert.title[:512],
-        origin=_origin(source.type),
-        priority=priority,
+        **_ticket_fields(ctx, source, alert, route),
         at=at,
-        actor=MONITORING if not source.type.startswith("probe") else source.type,
+        actor=_actor(source),
         now=now,
-        device_id=route.device_id,
-        summary=alert.annotations.get("summary", "")[:2000],
-        description=_description(alert),
-        alertname=(alert.labels.get("alertname") or alert.title)[:256],
-        dedup_source=source.name,
-        dedup_identity=alert.identity,
         related_id=related_id,
         events=events,
     )
@@ -173,6 +186,10 @@ def ingest_many(conn: sa.Connection, commands: list[IngestCommand]) -> list[Inge
     w = _Writes()
     # (source, identity) whose prefetched hot row may be stale: `_one` reads them again
     touched: set[tuple[str, str]] = set()
+    # first sightings that open a ticket, opened together (`_open_new`) before anything else
+    # reads or writes tickets
+    pending: list[_New] = []
+    firing = AlertStatus.FIRING
     for cmd, result in zip(commands, results, strict=True):
         source = cmd.source
         for alert in cmd.alerts:
@@ -186,6 +203,18 @@ def ingest_many(conn: sa.Connection, commands: list[IngestCommand]) -> list[Inge
                     hot["ticket_id"],
                 )
             else:
+                route = None
+                if hot is None and key not in touched and alert.status == firing:
+                    route = cmd.ctx.router.route(alert, source.routing)
+                    if route.customer_id is not None:
+                        # what `_one` would do: no hot row, no ticket, firing: open one
+                        pending.append(_New(cmd, alert, route, result, len(result.tickets)))
+                        result.tickets.append(0)  # the id once opened
+                        result.outcomes["accepted"] += 1
+                        touched.add(key)
+                        continue
+                if pending:
+                    _open_new(conn, pending, w)
                 if key in touched or key in w.repeats:
                     w.flush(conn)  # `_one` reads this key's hot row: write what it must see
                     known: Any = _UNKNOWN
@@ -200,13 +229,170 @@ def ingest_many(conn: sa.Connection, commands: list[IngestCommand]) -> list[Inge
                     now=cmd.now,
                     hot=known,
                     writes=w,
+                    route=route,
                 )
                 touched.add(key)
             result.outcomes[outcome] += 1
             if ticket_id is not None:
                 result.tickets.append(ticket_id)
+    if pending:
+        _open_new(conn, pending, w)
     w.flush(conn)
     return results
+
+
+@dataclass(slots=True)
+class _New:
+    """A first sighting of a firing, routed alert: it opens a ticket."""
+
+    cmd: IngestCommand
+    alert: Alert
+    route: Route
+    result: IngestResult
+    slot: int  # its place in result.tickets
+
+
+def _open_new(conn: sa.Connection, pending: list[_New], w: _Writes) -> None:
+    """Open the pending tickets in order, with the effect of `open_ticket` on each in turn.
+
+    Runs of them are inserted with one statement after one correlation lookup per customer
+    and dimension (`_open_run`); one that may reach a major incident's threshold, or whose
+    lookup the run cannot answer exactly, is opened by `open_ticket` itself."""
+    i = 0
+    while i < len(pending):
+        i += _open_run(conn, pending[i:], w)
+        if i < len(pending):
+            p = pending[i]
+            cmd = p.cmd
+            row = open_ticket(
+                conn, cmd.ctx, cmd.source, p.alert, p.route,
+                at=cmd.received_at, now=cmd.now, events=w.events,
+            )  # fmt: skip
+            _opened(conn, p, row["id"], w)
+            i += 1
+    pending.clear()
+
+
+_EXACT: Any = object()
+
+
+def _dimension_keys(cfg: Config, row: dict[str, Any]) -> list[tuple[int, str, str, str]]:
+    """(config, customer, dimension, value) for each dimension the ticket correlates on."""
+    keys = []
+    for dim in cfg.major_incidents.group_by:
+        value = row["alertname"] if dim == "alertname" else row["parent_device"]
+        if value:
+            keys.append((id(cfg), row["customer_id"], dim, value))
+    return keys
+
+
+def _correlation(
+    cfg: Config,
+    row: dict[str, Any],
+    at: datetime,
+    majors: dict[tuple, int],
+    loose: dict[tuple, list[datetime]],
+) -> Any:
+    """`incidents.correlate` decided on looked-up rows: the open major incident to join, None
+    for none, or _EXACT when the threshold may be reached (opening one is correlate's job)."""
+    rules = cfg.major_incidents
+    since = at - timedelta(seconds=rules.window)
+    for key in _dimension_keys(cfg, row):
+        major = majors.get(key)
+        if major is not None:
+            return major
+        seen = loose.get(key, ())
+        if len(seen) + 1 >= rules.threshold and (
+            sum(1 for t in seen if t >= since) + 1 >= rules.threshold
+        ):
+            return _EXACT
+    return None
+
+
+def _correlation_lookup(
+    conn: sa.Connection, made: list[tuple[Config, dict[str, Any]]]
+) -> tuple[dict[tuple, int], dict[tuple, list[datetime]]]:
+    """Open major incidents and loose incidents (entered since the earliest window start) for
+    every (config, customer, dimension, value) of these new tickets, a query or two each."""
+    wanted: dict[tuple[int, str, str], tuple[Config, dict[str, None], datetime]] = {}
+    for cfg, row in made:
+        since = row["entered_at"] - timedelta(seconds=cfg.major_incidents.window)
+        for cfg_id, customer, dim, value in _dimension_keys(cfg, row):
+            got = wanted.get((cfg_id, customer, dim))
+            if got is None:
+                wanted[(cfg_id, customer, dim)] = (cfg, {value: None}, since)
+            else:
+                got[1][value] = None
+                if since < got[2]:
+                    wanted[(cfg_id, customer, dim)] = (cfg, got[1], since)
+    majors: dict[tuple, int] = {}
+    loose: dict[tuple, list[datetime]] = {}
+    for (cfg_id, customer, dim), (_cfg, values, since) in wanted.items():
+        found_majors, found_loose = incidents.lookup(conn, customer, dim, list(values), since)
+        for value, major in found_majors.items():
+            majors[(cfg_id, customer, dim, value)] = major
+        for value, entered in found_loose.items():
+            loose[(cfg_id, customer, dim, value)] = entered
+    return majors, loose
+
+
+def _opened(conn: sa.Connection, p: _New, ticket_id: int, w: _Writes) -> None:
+    cmd = p.cmd
+    p.result.tickets[p.slot] = ticket_id
+    _upsert_hot(conn, w, None, cmd.source, p.alert, p.route, ticket_id, cmd.received_at)
+    w.wide.append(_wide_row(cmd.source, p.alert, p.route, ticket_id, cmd.received_at))
+
+
+def _open_run(conn: sa.Connection, pending: list[_New], w: _Writes) -> int:
+    """Open a prefix of `pending` together; returns how many (0: the first needs the long way).
+
+    Correlation as `incidents.correlate` decides it, from the store's open major incidents and
+    loose incidents (read once per customer and dimension for the whole run) plus the run's
+    own earlier tickets: a ticket joins an open major incident; one that could reach the
+    threshold ends the run, since opening a major incident is `correlate`'s job."""
+    made = []
+    for p in pending:
+        cmd = p.cmd
+        data = tk.created_data(cmd.ctx.cfg, **_ticket_fields(cmd.ctx, cmd.source, p.alert, p.route))
+        made.append((p, data, projection.apply(None, "created", cmd.received_at, data)))
+    majors, loose = _correlation_lookup(conn, [(p.cmd.ctx.cfg, row) for p, _d, row in made])
+    run = []  # (pending, created data, final row, major incident id or None)
+    for p, data, row in made:
+        cfg = p.cmd.ctx.cfg
+        at = p.cmd.received_at
+        parent = _correlation(cfg, row, at, majors, loose)
+        if parent is _EXACT:
+            break
+        if parent is None:  # a loose incident: later tickets of this run count it
+            for key in _dimension_keys(cfg, row):
+                loose.setdefault(key, []).append(row["entered_at"])
+        else:
+            row = projection.apply(row, "linked", at, {"parent_id": parent})
+        run.append((p, data, row, parent))
+    if not run:
+        return 0
+    ids = _insert_tickets(conn, [row for _p, _d, row, _m in run])
+    for p, data, _row, parent in run:
+        cmd = p.cmd
+        ticket_id = ids[(cmd.source.name, p.alert.identity)]
+        at = cmd.received_at
+        w.events.append(
+            tk.created_event(ticket_id, data, at=at, actor=_actor(cmd.source), now=cmd.now)
+        )
+        if parent is not None:
+            w.events.append(
+                {
+                    "ticket_id": ticket_id,
+                    "seq": 2,
+                    "at": at,
+                    "recorded_at": cmd.now,
+                    "kind": "linked",
+                    "actor": incidents.MAJOR_ACTOR,
+                    "data": {"parent_id": parent},
+                }
+            )
+        _opened(conn, p, ticket_id, w)
+    return len(run)
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,8 +439,29 @@ _BUMP = (
     )
 )
 _INSERT_HOT = alert_keys.insert()
+_INSERT_TICKET = tickets.insert()
 _UPDATE_HOT = alert_keys.update().where(*_KEY, alert_keys.c.identity == sa.bindparam("b_identity"))
 _INSERT_WIDE = alerts.insert()
+_INSERT_TICKETS = tickets.insert().returning(
+    tickets.c.id, tickets.c.dedup_source, tickets.c.dedup_identity
+)
+
+
+def _insert_tickets(conn: sa.Connection, rows: list[dict[str, Any]]) -> dict[tuple[str, str], int]:
+    """Insert new alert tickets (each for a distinct (source, identity)) with one statement
+    where the driver can return the ids of a multi-row insert; their ids by that key (the
+    order RETURNING answers in is not promised)."""
+    if len(rows) > 1 and conn.dialect.insert_executemany_returning:
+        result = conn.execute(_INSERT_TICKETS, rows)
+        ids = {(r[1], r[2]): r[0] for r in result}
+    else:
+        ids = {}
+        for row in rows:
+            key = (row["dedup_source"], row["dedup_identity"])
+            ids[key] = conn.execute(_INSERT_TICKET, row).inserted_primary_key[0]
+    if len(ids) != len(rows):
+        raise AssertionError("one new ticket per (source, identity)")
+    return ids
 
 
 class _Writes:
@@ -355,6 +562,7 @@ def _one(
     now: datetime,
     hot: Any = _UNKNOWN,
     writes: _Writes,
+    route: Route | None = None,
 ) -> tuple[str, int | None]:
     """One alert the long way. `hot` is its hot row when the caller read it and nothing has
     changed it since (None: there is none); `writes` holds the rows written at the end."""
@@ -366,7 +574,8 @@ def _one(
     same_state = hot is not None and (
         hot["status"] == status or (_firing(hot["status"]) and status == AlertStatus.FIRING.value)
     )
-    route = ctx.router.route(alert, source.routing)
+    if route is None:
+        route = ctx.router.route(alert, source.routing)
 
     if (
         hot is not None

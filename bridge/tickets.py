@@ -156,6 +156,59 @@ def create(
     related_id: int | None = None,
     events: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
+    data = created_data(
+        cfg,
+        customer_id=customer_id,
+        title=title,
+        origin=origin,
+        priority=priority,
+        device_id=device_id,
+        summary=summary,
+        description=description,
+        kind=kind,
+        alertname=alertname,
+        dedup_source=dedup_source,
+        dedup_identity=dedup_identity,
+        related_id=related_id,
+    )
+    row = projection.apply(None, "created", at, data)
+    ticket_id = conn.execute(_INSERT_TICKET, row).inserted_primary_key[0]
+    _event(conn, events, created_event(ticket_id, data, at=at, actor=actor, now=now))
+    row["id"] = ticket_id
+    return row
+
+
+def created_event(
+    ticket_id: int, data: dict[str, Any], *, at: datetime, actor: str, now: datetime
+) -> dict[str, Any]:
+    return {
+        "ticket_id": ticket_id,
+        "seq": 1,
+        "at": at,
+        "recorded_at": now,
+        "kind": "created",
+        "actor": actor,
+        "data": data,
+    }
+
+
+def created_data(
+    cfg: Config,
+    *,
+    customer_id: str,
+    title: str,
+    origin: Origin,
+    priority: Priority,
+    device_id: str | None = None,
+    summary: str = "",
+    description: str = "",
+    kind: str = "incident",
+    alertname: str | None = None,
+    dedup_source: str | None = None,
+    dedup_identity: str | None = None,
+    related_id: int | None = None,
+) -> dict[str, Any]:
+    """The `created` event's data for a new ticket; Invalid for an unknown customer or device."""
     customer = cfg.customer(customer_id)
     if customer is None:
         raise Invalid(f"unknown customer '{customer_id}'")
@@ -182,23 +235,7 @@ def create(
         "related_id": related_id,
         "status": Status.NEW.value,
     }
-    row = projection.apply(None, "created", at, data)
-    ticket_id = conn.execute(_INSERT_TICKET, row).inserted_primary_key[0]
-    _event(
-        conn,
-        events,
-        {
-            "ticket_id": ticket_id,
-            "seq": 1,
-            "at": at,
-            "recorded_at": now,
-            "kind": "created",
-            "actor": actor,
-            "data": data,
-        },
-    )
-    row["id"] = ticket_id
-    return row
+    return data
 
 
 def assign(

@@ -292,3 +292,45 @@ def test_a_refused_command_in_a_batched_group_fails_alone(cfg, engines):
         ids = sorted(conn.execute(sa.select(alert_keys.c.identity)).scalars())
     assert ids == ["fb-1", "fb-2"]
     assert _count(engines, tickets) == 2
+
+
+def test_a_flood_in_one_group_commit_correlates_like_one_by_one(cfg, engines):
+    """New tickets of one group are opened together; correlation still sees each earlier one:
+    the fifth of a flood opens the major incident, the rest of the group join it, and every
+    ticket's row is the fold of its events."""
+    from bridge import projection
+
+    writer = Writer(engines.write)
+    futs = [
+        writer.submit_sync(_command(cfg, [alert(f"fl-{n}", {"device": "acme-db"})]))
+        for n in range(8)
+    ]
+    futs.append(
+        writer.submit_sync(
+            _command(cfg, [alert(f"fl-{n}", {"device": "acme-db"}) for n in range(8, 12)])
+        )
+    )
+    writer.start()
+    try:
+        results = [f.result(10) for f in futs]
+    finally:
+        writer.stop()
+    assert writer.commits == 1
+    assert sum(r.outcomes["accepted"] for r in results) == 12
+    ids = [t for r in results for t in r.tickets]
+    assert len(set(ids)) == 12
+    with engines.read.connect() as conn:
+        majors = conn.execute(sa.select(tickets).where(tickets.c.kind == "major")).mappings().all()
+        assert len(majors) == 1
+        children = conn.execute(
+            sa.select(tickets.c.id, tickets.c.parent_id).where(tickets.c.kind == "incident")
+        ).all()
+        assert sorted(c.id for c in children) == sorted(ids)
+        assert {c.parent_id for c in children} == {majors[0]["id"]}
+        for row in conn.execute(sa.select(tickets)).mappings():
+            events = conn.execute(
+                sa.select(ticket_events)
+                .where(ticket_events.c.ticket_id == row["id"])
+                .order_by(ticket_events.c.seq)
+            ).mappings()
+            assert projection.rebuild(events) == {k: v for k, v in row.items() if k != "id"}
