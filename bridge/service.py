@@ -60,16 +60,12 @@ class Services:
         self,
         key: str,
         fn: Callable[[sa.Connection, dict[str, Any]], dict[str, Any]],
-        visible: Callable[[dict[str, Any]], bool] = lambda row: True,
     ) -> dict[str, Any]:
         """Load the ticket inside the write transaction, apply `fn`, return the new row."""
         ticket_id = self.keys.parse(key)
 
         def run(conn: sa.Connection) -> dict[str, Any]:
-            row = tk.load(conn, ticket_id)
-            if not visible(row):
-                raise tk.NotFound(key)
-            return fn(conn, row)
+            return fn(conn, tk.load(conn, ticket_id))
 
         return await self.write(run)
 

@@ -147,14 +147,6 @@ def _references(cfg: Config) -> list[Problem]:
                         f"unknown calendar '{targets.calendar}' (known: {known(cfg.calendars)})",
                     )
                 )
-        cal = policy.availability_calendar
-        if cal is not None and cal not in cfg.calendars:
-            problems.append(
-                Problem(
-                    f"sla_policies.{name}.availability_calendar",
-                    f"unknown calendar '{cal}' (known: {known(cfg.calendars)})",
-                )
-            )
     customer_ids = {c.id for c in cfg.customers}
     for i, c in enumerate(cfg.customers):
         if c.sla_policy not in cfg.sla_policies:

@@ -165,7 +165,6 @@ class SlaPolicyConfig(Strict):
     priorities: dict[Priority, PriorityTargets]
     pause_statuses: list[Status] = Field(default_factory=lambda: [Status.WAITING])
     availability_target: Annotated[float, Field(gt=0, le=100)] = 99.9
-    availability_calendar: Identifier | None = None
     unknown_time: Literal["excluded", "up", "down"] = "excluded"
     parent_outage: Literal["child", "parent"] = "child"
     warning_share: Annotated[float, Field(gt=0, lt=1)] = 0.8

@@ -79,18 +79,6 @@ CASES = [
         ),
     ),
     Case(
-        "unknown-availability-calendar",
-        "    availability_target: 99.5",
-        "    availability_target: 99.5\n    availability_calendar: nights",
-        (
-            (
-                "sla_policies.silver.availability_calendar",
-                "availability_calendar",
-                "unknown calendar 'nights' (known: always, prague-office, warsaw-office)",
-            ),
-        ),
-    ),
-    Case(
         "bad-duration",
         "verification_window: 24h",
         "verification_window: 24 hours",
