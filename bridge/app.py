@@ -16,6 +16,7 @@ from bridge import jobs, sla_live
 from bridge import tickets as tk
 from bridge.api import alerts as alert_api
 from bridge.api import health, openapi
+from bridge.api import kept_reports as kept_report_api
 from bridge.api import reports as report_api
 from bridge.api import sla as sla_api
 from bridge.api import tickets as ticket_api
@@ -117,6 +118,7 @@ def build_app(
     alert_api.add_routes(app)
     sla_api.add_routes(app)
     report_api.add_routes(app)
+    kept_report_api.add_routes(app)
     health.add_routes(app)
     metrics_routes(app)
     openapi.add_routes(app)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import sqlalchemy as sa
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bridge import sla_live
+from bridge import report_archive, sla_live
 from bridge import tickets as tk
 from bridge.config import Config
 from bridge.service import Services
@@ -51,6 +52,28 @@ async def run_sla_check(services: Services, policies: sla_live.Policies) -> int:
     return await services.write(lambda conn: sla_live.record_due(conn, due, now))
 
 
+async def run_monthly_reports(services: Services, policies: sla_live.Policies) -> int:
+    """Keep last month's report of every customer once its report day has come (a restart
+    after the day catches up; a month already kept is left alone: regenerate on request)."""
+    now = services.now()
+    built = await asyncio.to_thread(
+        report_archive.generate_due, services.engines.read, services.cfg, policies, now
+    )
+
+    def keep_all(conn: sa.Connection) -> int:
+        for customer_id, month, report in built:
+            if not report_archive.versions(conn, customer_id, month):
+                report_archive.keep(
+                    conn, services.cfg, customer_id, month, report, now=now, actor="schedule"
+                )
+        return len(built)
+
+    kept = await services.write(keep_all) if built else 0
+    if kept:
+        log.info("kept %d monthly reports", kept)
+    return kept
+
+
 def schedule(scheduler: AsyncIOScheduler, services: Services, policies: sla_live.Policies) -> None:
     cfg = services.cfg.service
     scheduler.add_job(
@@ -59,6 +82,14 @@ def schedule(scheduler: AsyncIOScheduler, services: Services, policies: sla_live
         seconds=cfg.autoclose_interval,
         args=[services],
         id="auto-close",
+    )
+    scheduler.add_job(
+        run_monthly_reports,
+        "cron",
+        minute=15,
+        args=[services, policies],
+        id="monthly-reports",
+        next_run_time=services.now(),
     )
     scheduler.add_job(
         run_sla_check,

@@ -388,6 +388,8 @@ class ServiceConfig(Strict):
     sla_check_interval: Duration = 30
     default_line: Line = Line.L1
     ticket_prefix: Annotated[str, Field(pattern=r"^[A-Z]{2,6}$")] = "INC"
+    report_day: Annotated[int, Field(ge=1, le=28)] = 1
+    report_hour: Annotated[int, Field(ge=0, le=23)] = 6
 
 
 class Config(Strict):

@@ -196,3 +196,18 @@ probe_samples = sa.Table(
     sa.Column("at", UTCDateTime, nullable=False),
     sa.Column("detail", sa.JSON, nullable=False),
 )
+
+kept_reports = sa.Table(
+    "kept_reports",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("customer_id", sa.String(64), nullable=False),
+    sa.Column("month", sa.String(7), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("generated_at", UTCDateTime, nullable=False),
+    sa.Column("generated_by", sa.String(128), nullable=False),
+    sa.Column("policy_hash", sa.String(64), nullable=False),
+    sa.Column("policy", sa.JSON, nullable=False),
+    sa.Column("report", sa.JSON, nullable=False),
+    sa.UniqueConstraint("customer_id", "month", "version", name="uq_kept_reports_version"),
+)
