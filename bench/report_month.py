@@ -36,7 +36,7 @@ from reports import (  # noqa: E402
     ReportPeriod,
     TicketInfo,
 )
-from reports.builder import _assemble  # noqa: E402
+from reports.builder import assemble  # noqa: E402
 from reports.figures import compute  # noqa: E402
 from reports.render import render, render_json  # noqa: E402
 
@@ -152,7 +152,7 @@ def _render_slice(args: tuple[int, int, str]) -> tuple[float, float, float, int]
     t0 = time.perf_counter()
     figs = compute(inputs)
     t1 = time.perf_counter()
-    reports = [_assemble(i, f) for i, f in zip(inputs, figs, strict=True)]
+    reports = assemble(inputs, figs)
     t2 = time.perf_counter()
     size = sum(len(render(r, fmt)) for r in reports)
     t3 = time.perf_counter()
@@ -196,7 +196,7 @@ def main() -> None:
     t0 = time.perf_counter()
     figs = compute(inputs)
     t1 = time.perf_counter()
-    reports = [_assemble(i, f) for i, f in zip(inputs, figs, strict=True)]
+    reports = assemble(inputs, figs)
     t2 = time.perf_counter()
     size = sum(len(render_json(r)) for r in reports)
     t3 = time.perf_counter()

@@ -18,20 +18,22 @@ Definitions printed on the report (see ``DEFINITIONS``):
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 import sla
-from reports.figures import Engine, Figures, compute
+from reports.figures import Engine, Figures, compute, gc_paused
 from reports.model import PROACTIVE_ORIGINS, ReportInput
 from reports.timefmt import iso_local, iso_one
 from sla.instants import to_epoch
 
-__all__ = ["DEFINITIONS", "REPORT_VERSION", "TABLES", "build_report", "build_reports"]
+__all__ = ["DEFINITIONS", "REPORT_VERSION", "TABLES", "assemble", "build_report", "build_reports"]
 
 REPORT_VERSION = 1
 DEFINITIONS = (
@@ -217,35 +219,40 @@ def _table(name: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+_AT_SEQ = attrgetter("at", "seq")
+
+
 def _facts(events: Sequence[sla.ClockEvent], as_of: Any) -> dict[str, Any]:
     """Entered/assigned/resolved instants, assignee, initial priority and reopens at as-of."""
-    ev = sorted((e for e in events if e.at <= as_of), key=lambda e: (e.at, e.seq))
+    ev = sorted((e for e in events if e.at <= as_of), key=_AT_SEQ)
     entered = assigned = resolved = None
     assignee = None
     initial = None
     status = "new"
     reopened = 0
+    stop = sla.STOP_STATUSES
     for e in ev:
+        kind = e.kind
         d = e.data
-        if e.kind == "created":
+        if kind == "created":
             entered = to_epoch(e.at)
             initial = d.get("priority")
             status = str(d.get("status") or "new")
             if d.get("assignee"):
                 assignee = d["assignee"]
                 assigned = entered
-        elif e.kind == "assigned" and d.get("assignee"):
-            assignee = d["assignee"]
-            if assigned is None:
-                assigned = to_epoch(e.at)
-        elif e.kind == "status_changed":
+        elif kind == "status_changed":
             new = str(d.get("to"))
-            if new in sla.STOP_STATUSES and status not in sla.STOP_STATUSES:
+            if new in stop and status not in stop:
                 resolved = to_epoch(e.at)
-            elif new not in sla.STOP_STATUSES and status in sla.STOP_STATUSES:
+            elif new not in stop and status in stop:
                 resolved = None
                 reopened += 1
             status = new
+        elif kind == "assigned" and d.get("assignee"):
+            assignee = d["assignee"]
+            if assigned is None:
+                assigned = to_epoch(e.at)
     return {
         "entered": entered,
         "assigned": assigned,
@@ -272,7 +279,7 @@ def _clock_stats(states: np.ndarray, elapsed: np.ndarray) -> dict[str, Any]:
 
 
 def _ref(kind: str | None, seq: Any, at: str | None) -> str:
-    if kind is None or seq is None or pd.isna(seq):
+    if kind is None or seq is None or seq is pd.NA or seq != seq:
         return "report end (still open)"
     return f"{kind} #{int(seq)} at {at}"
 
@@ -284,31 +291,97 @@ def _assemble(inp: ReportInput, fig: Figures) -> dict[str, Any]:
     target_pct = float(inp.availability_target_pct)
     devices = {d.id: d for d in inp.devices}
 
-    # -- tickets
+    # -- raw figures first; every instant of the report is then formatted in one pass
     tickets = sorted(inp.tickets, key=lambda t: t.id)
     clocks = fig.clocks
     facts = [_facts(t.events, inp.period.end) for t in tickets]
     keys = [inp.ticket_key(t.id) for t in tickets]
     ids = [t.id for t in tickets]
-    c = clocks.loc[ids] if ids else clocks
-    r_state = c["reaction_state"].to_numpy(dtype=object)
-    s_state = c["resolution_state"].to_numpy(dtype=object)
-    status = c["status"].to_numpy(dtype=object)
-    prio = c["priority"].to_numpy(dtype=object)
-    r_el = c["reaction_elapsed"].to_numpy(dtype=np.int64)
-    s_el = c["resolution_elapsed"].to_numpy(dtype=np.int64)
-    r_tg = c["reaction_target"].to_numpy(dtype=np.int64)
-    s_tg = c["resolution_target"].to_numpy(dtype=np.int64)
+    c = clocks.cols
+    if ids and clocks.index != ids:
+        pos = {k: n for n, k in enumerate(clocks.index)}
+        take = [pos[k] for k in ids]
+        c = {k: v[take] for k, v in c.items()}
+    r_state = np.asarray(c["reaction_state"], dtype=object)
+    s_state = np.asarray(c["resolution_state"], dtype=object)
+    status = np.asarray(c["status"], dtype=object)
+    prio = np.asarray(c["priority"], dtype=object)
+    r_el = np.asarray(c["reaction_elapsed"]).astype(np.int64)
+    s_el = np.asarray(c["resolution_elapsed"]).astype(np.int64)
+    r_tg = np.asarray(c["reaction_target"]).astype(np.int64)
+    s_tg = np.asarray(c["resolution_target"]).astype(np.int64)
     proactive = np.array([t.origin in PROACTIVE_ORIGINS for t in tickets], dtype=bool)
     running = ~np.isin(status, list(sla.STOP_STATUSES))
-    iso = {
-        k: iso_local([f[k] for f in facts], tz) for k in ("entered", "assigned", "resolved")
-    }
+
+    # outages, matched to tickets
+    spans: dict[str, list[tuple[int, int, str]]] = {}
+    for i, t in enumerate(tickets):
+        if t.device_id:
+            f = facts[i]
+            stop = f["resolved"] if f["resolved"] is not None else end_epoch
+            spans.setdefault(t.device_id, []).append((f["entered"], stop, keys[i]))
+    out_raw = []
+    for d in inp.devices:
+        outs = fig.outages.get(d.id)
+        if not outs:
+            continue
+        chain, seen = [d.id], {d.id}
+        parent = d.parent
+        while parent and parent not in seen:
+            chain.append(parent)
+            seen.add(parent)
+            parent = devices[parent].parent if parent in devices else None
+        cand = [(dev, s, e, key) for dev in chain for s, e, key in spans.get(dev, ())]
+        for a, b, secs in outs:
+            hits = [
+                key + ("" if dev == d.id else f" (on {dev})")
+                for dev, s, e, key in cand
+                if s < b and a < max(e, s + 1)
+            ]
+            out_raw.append((d.id, a, b, secs, hits))
+
+    # maintenance windows (clipped to the report period)
+    m_raw = []
+    for d in inp.devices:
+        for w in sorted(inp.maintenance.get(d.id, ()), key=lambda w: (w.start, w.end)):
+            a = max(to_epoch(w.start), start_epoch)
+            b = min(to_epoch(w.end), end_epoch)
+            if b > a:
+                m_raw.append((d.id, a, b))
+
+    ex = fig.explain
+    n_ex = len(ex)
+    n_t, n_o, n_m = len(facts), len(out_raw), len(m_raw)
+    # An interval starts at the event that started it and ends at the one that ended it
+    # (when any): those instants are formatted once and reused when equal.
+    x_start, x_end = ex["start"].tolist(), ex["end"].tolist()
+    x_sat, x_eat = ex["started_at"].tolist(), ex["ended_at"].tolist()
+    same_sat = x_sat == x_start
+    same_eat = all(b is None or b == e for b, e in zip(x_eat, x_end, strict=True))
+    stamps = iso_local(
+        [f["entered"] for f in facts] + [f["assigned"] for f in facts]
+        + [f["resolved"] for f in facts]
+        + [r[1] for r in out_raw] + [r[2] for r in out_raw]
+        + [r[1] for r in m_raw] + [r[2] for r in m_raw]
+        + x_start + x_end + ([] if same_sat else x_sat) + ([] if same_eat else x_eat),
+        tz,
+    )
+    cut = np.cumsum([0, n_t, n_t, n_t, n_o, n_o, n_m, n_m, n_ex, n_ex, 0 if same_sat else n_ex,
+                     0 if same_eat else n_ex]).tolist()
+    (entered_iso, assigned_iso, resolved_iso, o_start, o_end, m_start, m_end,
+     ex_start, ex_end, ex_sat, ex_eat) = (stamps[a:b] for a, b in itertools.pairwise(cut))
+    if same_sat:
+        ex_sat = ex_start
+    if same_eat:
+        ex_eat = [None if b is None else e for b, e in zip(x_eat, ex_end, strict=True)]
+
+    # -- tickets
     ticket_rows = []
     for i, t in enumerate(tickets):
         f = facts[i]
-        any_breach = r_state[i] == "breached" or s_state[i] == "breached"
-        both_met = r_state[i] == "met" and s_state[i] == "met"
+        rs, ss = r_state[i], s_state[i]
+        any_breach = rs == "breached" or ss == "breached"
+        both_met = rs == "met" and ss == "met"
         ticket_rows.append(
             {
                 "ticket": keys[i],
@@ -320,16 +393,16 @@ def _assemble(inp: ReportInput, fig: Figures) -> dict[str, Any]:
                 "initial_priority": f["initial_priority"],
                 "status": str(status[i]),
                 "assignee": f["assignee"],
-                "entered": iso["entered"][i],
-                "assigned": iso["assigned"][i],
-                "resolved": iso["resolved"][i],
+                "entered": entered_iso[i],
+                "assigned": assigned_iso[i],
+                "resolved": resolved_iso[i],
                 "reopened": f["reopened"],
                 "reaction": int(r_el[i]),
                 "reaction_target": int(r_tg[i]),
-                "reaction_state": str(r_state[i]),
+                "reaction_state": str(rs),
                 "resolution": int(s_el[i]),
                 "resolution_target": int(s_tg[i]),
-                "resolution_state": str(s_state[i]),
+                "resolution_state": str(ss),
                 "met": False if any_breach else True if both_met else None,
                 "running": bool(running[i]),
             }
@@ -376,83 +449,60 @@ def _assemble(inp: ReportInput, fig: Figures) -> dict[str, Any]:
 
     # -- availability per device
     avail = fig.availability
+    dev_ids = [d.id for d in inp.devices]
+    take = None
+    if avail.index != dev_ids:
+        pos = {k: n for n, k in enumerate(avail.index)}
+        take = [pos[k] for k in dev_ids]
+    a_cols = {k: (avail[k] if take is None else avail[k][take]).tolist() for k in (
+        "availability", "down_seconds", "outage_count", "longest_outage_seconds",
+        "maintenance_seconds", "excluded_seconds", "counted_seconds", "coverage_pct")}
     avail_rows = []
-    for d in inp.devices:
-        a = avail.loc[d.id]
-        pct = None if pd.isna(a["availability"]) else _pct(100.0 * float(a["availability"]))
+    for i, d in enumerate(inp.devices):
+        av = a_cols["availability"][i]
+        pct = None if av != av else _pct(100.0 * float(av))
         avail_rows.append(
             {
                 "device": d.id,
                 "name": d.name,
                 "availability_pct": pct,
                 "target_pct": target_pct,
-                "met": None if pct is None else bool(100.0 * a["availability"] >= target_pct),
-                "downtime": int(a["down_seconds"]),
-                "outages": int(a["outage_count"]),
-                "longest_outage": int(a["longest_outage_seconds"]),
-                "maintenance": int(a["maintenance_seconds"]),
-                "excluded": int(a["excluded_seconds"]),
-                "counted": int(a["counted_seconds"]),
-                "coverage_pct": _pct(float(a["coverage_pct"])),
+                "met": None if pct is None else bool(100.0 * av >= target_pct),
+                "downtime": int(a_cols["down_seconds"][i]),
+                "outages": int(a_cols["outage_count"][i]),
+                "longest_outage": int(a_cols["longest_outage_seconds"][i]),
+                "maintenance": int(a_cols["maintenance_seconds"][i]),
+                "excluded": int(a_cols["excluded_seconds"][i]),
+                "counted": int(a_cols["counted_seconds"][i]),
+                "coverage_pct": _pct(float(a_cols["coverage_pct"][i])),
             }
         )
 
     # -- services: tags shared by two or more devices
-    by_tag: dict[str, list[str]] = {}
-    for d in inp.devices:
-        for tag in d.tags:
-            by_tag.setdefault(tag, []).append(d.id)
+    svc = fig.services
     service_rows = []
-    for tag in sorted(t for t, members in by_tag.items() if len(members) >= 2):
-        members = by_tag[tag]
-        rep = sla.service_availability(
-            inp.period,
-            {m: inp.states.get(m, ()) for m in members},
-            mode="all",
-            member_maintenance={m: inp.maintenance.get(m, ()) for m in members},
-            policy=inp.availability_policy,
-        )
-        pct = _pct(rep.availability_pct)
-        service_rows.append(
-            {
-                "service": tag,
-                "devices": ", ".join(members),
-                "availability_pct": pct,
-                "target_pct": target_pct,
-                "met": None if pct is None else bool(rep.availability_pct >= target_pct),
-                "downtime": rep.down_seconds,
-                "outages": rep.outage_count,
-                "longest_outage": rep.longest_outage_seconds,
-                "coverage_pct": _pct(rep.coverage_pct),
-            }
-        )
+    if len(svc):
+        s_cols = {k: svc[k].tolist() for k in (
+            "availability", "down_seconds", "outage_count", "longest_outage_seconds",
+            "coverage_pct")}
+        for i, tag in enumerate(svc.index):
+            av = s_cols["availability"][i]
+            pct_raw = None if av != av else av * 100.0
+            pct = _pct(pct_raw)
+            service_rows.append(
+                {
+                    "service": tag,
+                    "devices": ", ".join(fig.service_members[tag]),
+                    "availability_pct": pct,
+                    "target_pct": target_pct,
+                    "met": None if pct is None else bool(pct_raw >= target_pct),
+                    "downtime": int(s_cols["down_seconds"][i]),
+                    "outages": int(s_cols["outage_count"][i]),
+                    "longest_outage": int(s_cols["longest_outage_seconds"][i]),
+                    "coverage_pct": _pct(float(s_cols["coverage_pct"][i])),
+                }
+            )
 
-    # -- outages, matched to tickets
-    spans: dict[str, list[tuple[int, int, str]]] = {}
-    for i, t in enumerate(tickets):
-        if t.device_id:
-            f = facts[i]
-            stop = f["resolved"] if f["resolved"] is not None else end_epoch
-            spans.setdefault(t.device_id, []).append((f["entered"], stop, keys[i]))
-    out_raw = []
-    for d in inp.devices:
-        chain, seen = [d.id], {d.id}
-        parent = d.parent
-        while parent and parent not in seen:
-            chain.append(parent)
-            seen.add(parent)
-            parent = devices[parent].parent if parent in devices else None
-        for o in fig.outages.get(d.id, ()):
-            a, b = to_epoch(o.start), to_epoch(o.end)
-            hits = [
-                key + ("" if dev == d.id else f" (on {dev})")
-                for dev in chain
-                for s, e, key in spans.get(dev, ())
-                if s < b and a < max(e, s + 1)
-            ]
-            out_raw.append((d.id, a, b, o.seconds, hits))
-    o_start = iso_local([r[1] for r in out_raw], tz)
-    o_end = iso_local([r[2] for r in out_raw], tz)
     outage_rows = [
         {
             "device": dev,
@@ -465,34 +515,13 @@ def _assemble(inp: ReportInput, fig: Figures) -> dict[str, Any]:
         }
         for i, (dev, _a, _b, secs, hits) in enumerate(out_raw)
     ]
-
-    # -- maintenance windows (clipped to the report period)
-    m_raw = []
-    for d in inp.devices:
-        for w in sorted(inp.maintenance.get(d.id, ()), key=lambda w: (w.start, w.end)):
-            a = max(to_epoch(w.start), start_epoch)
-            b = min(to_epoch(w.end), end_epoch)
-            if b > a:
-                m_raw.append((d.id, a, b))
-    m_start = iso_local([r[1] for r in m_raw], tz)
-    m_end = iso_local([r[2] for r in m_raw], tz)
     maint_rows = [
         {"device": dev, "start": m_start[i], "end": m_end[i], "duration": b - a}
         for i, (dev, a, b) in enumerate(m_raw)
     ]
 
     # -- explanation
-    ex = fig.explain
     key_of = dict(zip(ids, keys, strict=True))
-    # One vectorized formatting pass for the four instant columns.
-    n_ex = len(ex)
-    stamps = iso_local(
-        ex["start"].tolist() + ex["end"].tolist() + ex["started_at"].tolist()
-        + [None if pd.isna(x) else x for x in ex["ended_at"].tolist()],
-        tz,
-    )
-    ex_start, ex_end = stamps[:n_ex], stamps[n_ex : 2 * n_ex]
-    ex_sat, ex_eat = stamps[2 * n_ex : 3 * n_ex], stamps[3 * n_ex :]
     explain_rows = [
         {
             "ticket": key_of[int(tid)],
@@ -609,10 +638,15 @@ def _assemble(inp: ReportInput, fig: Figures) -> dict[str, Any]:
     }
 
 
+def assemble(inputs: Sequence[ReportInput], figures: Sequence[Figures]) -> list[dict]:
+    """The report of every input from its computed figures, in order."""
+    with gc_paused():
+        return [_assemble(inp, fig) for inp, fig in zip(inputs, figures, strict=True)]
+
+
 def build_reports(inputs: Sequence[ReportInput], *, engine: Engine = "frames") -> list[dict]:
     """The report of every input, in order (figures batched across customers)."""
-    figures = compute(inputs, engine)
-    return [_assemble(inp, fig) for inp, fig in zip(inputs, figures, strict=True)]
+    return assemble(inputs, compute(inputs, engine))
 
 
 def build_report(inp: ReportInput, *, engine: Engine = "frames") -> dict[str, Any]:

@@ -7,6 +7,8 @@ Deterministic output: a fixed ``svg.hashsalt``, no date metadata, text kept as t
 from __future__ import annotations
 
 import io
+import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,6 +19,8 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import AutoLocator, ScalarFormatter  # noqa: E402
+from matplotlib.transforms import Bbox  # noqa: E402
 
 __all__ = ["availability_chart", "charts", "distribution_chart", "timeline_chart"]
 
@@ -48,6 +52,45 @@ def _figure(width: float, height: float) -> Figure:
         return fig
 
 
+# Figures and axes are reused from one report to the next (per thread, per chart and size):
+# building axes and their ticks costs about as much as drawing them. Before reuse every
+# artist drawn from data is removed and the data limits, autoscaling and category units are
+# reset to those of new axes, so the SVG is byte for byte the one fresh axes would give
+# (tests/reports/test_charts.py checks it).
+_REUSE = threading.local()
+_REUSE_MAX = 16
+
+
+def _axes(kind: str, height: float, make: Callable[[Figure], Any]) -> tuple[Figure, Any]:
+    cache = getattr(_REUSE, "cache", None)
+    if cache is None:
+        cache = _REUSE.cache = {}
+    key = (kind, height)
+    hit = cache.get(key)
+    if hit is None:
+        if len(cache) >= _REUSE_MAX:
+            cache.pop(next(iter(cache)))
+        fig = _figure(6.5, height)
+        hit = cache[key] = (fig, make(fig))
+        return hit
+    fig, axes = hit
+    for ax in fig.axes:
+        for artist in (*ax.patches, *ax.lines, *ax.collections, *ax.texts):
+            artist.remove()
+        ax.dataLim.set_points(Bbox.null().get_points())
+        ax.ignore_existing_data_limits = True
+        ax.set_autoscalex_on(True)
+        ax.set_autoscaley_on(True)
+        for axis in (ax.xaxis, ax.yaxis):
+            if axis.units is not None:
+                axis.units = None
+                axis._converter = None  # the state of new axes (no warning)
+                axis.set_major_locator(AutoLocator())
+                axis.set_major_formatter(ScalarFormatter())
+                axis.isDefault_majloc = axis.isDefault_majfmt = True
+    return fig, axes
+
+
 def availability_chart(report: dict[str, Any]) -> str | None:
     """Horizontal bars: availability per device, the target as a line."""
     rows = [r for r in report["tables"]["availability"]["rows"]
@@ -55,8 +98,7 @@ def availability_chart(report: dict[str, Any]) -> str | None:
     if not rows:
         return None
     with plt.rc_context(_RC):
-        fig = _figure(6.5, 0.6 + 0.28 * len(rows))
-        ax = fig.add_subplot()
+        fig, ax = _axes("availability", 0.6 + 0.28 * len(rows), lambda f: f.add_subplot())
         names = [r["device"] for r in rows][::-1]
         values = [r["availability_pct"] for r in rows][::-1]
         colors = [GREEN if r["met"] else RED for r in rows][::-1]
@@ -82,8 +124,7 @@ def timeline_chart(report: dict[str, Any]) -> str | None:
     t0, t1 = _epoch(period["start"]), _epoch(period["end"])
     hours = (t1 - t0) / 3600
     with plt.rc_context(_RC):
-        fig = _figure(6.5, 0.7 + 0.3 * len(devices))
-        ax = fig.add_subplot()
+        fig, ax = _axes("timeline", 0.7 + 0.3 * len(devices), lambda f: f.add_subplot())
         pos = {d: len(devices) - 1 - i for i, d in enumerate(devices)}
         for table, color in (("maintenance", GREY), ("outages", RED)):
             spans: dict[str, list[tuple[float, float]]] = {}
@@ -117,8 +158,7 @@ def distribution_chart(report: dict[str, Any]) -> str | None:
         return None
     priorities = sorted({r["priority"] for r in rows})
     with plt.rc_context(_RC):
-        fig = _figure(6.5, 2.4)
-        axes = fig.subplots(1, 2, sharey=True)
+        fig, axes = _axes("distribution", 2.4, lambda f: f.subplots(1, 2, sharey=True))
         for ax, clock in zip(axes, ("reaction", "resolution"), strict=True):
             xs, ys, cs = [], [], []  # one scatter call per axis: a third of the time
             for i, p in enumerate(priorities):

@@ -39,6 +39,12 @@ _NS = 1_000_000_000
 _STOP = tuple(sla.STOP_STATUSES)
 
 
+def _as_str(values: np.ndarray) -> np.ndarray:
+    """``values.astype(str)``, converting each distinct value once."""
+    codes, uniq = pd.factorize(values, use_na_sentinel=False)
+    return np.asarray(uniq, dtype=object).astype(str)[codes]
+
+
 def _empty() -> pd.DataFrame:
     return pd.DataFrame({c: [] for c in EXPLAIN_COLUMNS})
 
@@ -111,7 +117,7 @@ def explain_frame(events: pd.DataFrame, policy: sla.SlaPolicy, now: datetime) ->
     stat_raw = ev["status"].to_numpy(dtype=object)[order]
     stat_raw = np.where(is_created & pd.isna(stat_raw), "new", stat_raw)
     priority = prio_raw[np.maximum.accumulate(np.where(set_prio, rows, -1))]
-    status = stat_raw[np.maximum.accumulate(np.where(set_stat, rows, -1))].astype(str)
+    status = _as_str(stat_raw[np.maximum.accumulate(np.where(set_stat, rows, -1))])
     assignee = ev["assignee"].to_numpy(dtype=object)[order]
     has_assignee = ~pd.isna(assignee) & (assignee.astype(str) != "")
     stopped = np.isin(status, _STOP)
@@ -123,12 +129,13 @@ def explain_frame(events: pd.DataFrame, policy: sla.SlaPolicy, now: datetime) ->
     end = np.empty(n, dtype=np.int64)
     end[:-1] = t[1:]
     end[last_in_group] = now_epoch
-    unknown = sorted({str(p) for p in priority} - set(policy.targets))
+    p_codes, p_uniq = pd.factorize(priority, use_na_sentinel=False)
+    unknown = sorted({str(p) for p in p_uniq} - set(policy.targets))
     if unknown:
         raise ValueError(f"no SLA targets for priority {unknown[0]!r}")
     calendars = list(dict.fromkeys(policy.targets[p].calendar for p in policy.targets))
     cal_of = {p: calendars.index(tg.calendar) for p, tg in policy.targets.items()}
-    cal_row = np.array([cal_of[p] for p in priority], dtype=np.int64)
+    cal_row = np.array([cal_of[p] for p in p_uniq], dtype=np.int64)[p_codes]
     lines = [cal.timeline_for(int(t.min()), now_epoch) for cal in calendars]
 
     parts = []

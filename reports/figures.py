@@ -2,13 +2,20 @@
 
 Two engines give identical figures (a test checks it): ``frames`` (default) batches every
 customer sharing a policy and a period into one :mod:`sla.frames` call, which is what makes
-1,000 customers fast; ``scalar`` calls :func:`sla.ticket_clocks` and
-:func:`sla.device_availability` per item, the reference.
+1,000 customers fast; ``scalar`` calls :func:`sla.ticket_clocks`,
+:func:`sla.device_availability` and :func:`sla.service_availability` per item, the reference.
+
+The frames engine makes one call per group for tickets (clocks and explanations), devices
+(availability and outages, :func:`sla.frames.device_frames`) and services
+(:func:`sla.frames.service_frames`), then cuts the results into customers by row ranges:
+each customer's figures are numpy slices (:class:`Columns`), never DataFrames of their own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import gc
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal
 
@@ -18,9 +25,10 @@ import pandas as pd
 import sla
 from reports.explain import EXPLAIN_COLUMNS, explain_frame, explain_scalar
 from reports.model import ReportInput
-from sla.frames import EVENT_COLUMNS, device_availability_frame, ticket_clocks_frame
+from sla.frames import EVENT_COLUMNS, device_frames, service_frames, ticket_clocks_frame
+from sla.instants import to_epoch
 
-__all__ = ["CLOCK_COLUMNS", "Engine", "Figures", "compute"]
+__all__ = ["CLOCK_COLUMNS", "Columns", "Engine", "Figures", "compute", "gc_paused", "services_of"]
 
 Engine = Literal["frames", "scalar"]
 CLOCK_COLUMNS = (
@@ -47,143 +55,246 @@ AVAIL_COLUMNS = (
 
 
 @dataclass
+class Columns:
+    """One customer's table as plain numpy columns (cheap slices of a batch; no DataFrame per
+    customer): ``index`` (ticket, device or service ids) and ``cols`` by name. Missing values
+    of nullable columns are ``None``."""
+
+    index: list
+    cols: dict[str, np.ndarray]
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.cols[name]
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame, names: Sequence[str]) -> Columns:
+        return cls(frame.index.tolist(), {c: _np(frame[c]) for c in names})
+
+    def take(self, lo: int, hi: int, index: list) -> Columns:
+        return Columns(index, {c: v[lo:hi] for c, v in self.cols.items()})
+
+
+def _np(col: pd.Series) -> np.ndarray:
+    if isinstance(col.dtype, np.dtype) and col.dtype.kind in "iufb":
+        return col.to_numpy()
+    return col.to_numpy(dtype=object, na_value=None)
+
+
+@dataclass
 class Figures:
     """One customer's computed figures: clocks by ticket id, explanation rows, availability by
-    device id and the outages of each device that had any."""
+    device id, the outages of each device that had any (``(start, end, seconds)``, UTC epoch
+    seconds, in time order) and the availability of each service (tag shared by two or more
+    devices, sorted) with its member device ids."""
 
-    clocks: pd.DataFrame
-    explain: pd.DataFrame
-    availability: pd.DataFrame
-    outages: dict[str, tuple[sla.Outage, ...]]
-
-
-def _events_rows(inp: ReportInput, key_of: dict[int, object]) -> list[tuple]:
-    rows = []
-    for t in inp.tickets:
-        key = key_of[t.id]
-        for e in t.events:
-            if e.kind not in sla.CLOCK_KINDS:
-                continue
-            d = e.data
-            rows.append(
-                (
-                    key,
-                    e.at,
-                    e.seq,
-                    e.kind,
-                    d.get("priority") if e.kind == "created"
-                    else d.get("to") if e.kind == "priority_changed" else None,
-                    d.get("status") if e.kind == "created"
-                    else d.get("to") if e.kind == "status_changed" else None,
-                    d.get("assignee") if e.kind in ("created", "assigned") else None,
-                )
-            )
-    return rows
+    clocks: Columns
+    explain: Columns
+    availability: Columns
+    outages: dict[str, list[tuple[int, int, int]]]
+    services: Columns
+    service_members: dict[str, list[str]]
 
 
-def _events_frame(rows: list[tuple]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=list(EVENT_COLUMNS))
-    frame["at"] = pd.to_datetime(frame["at"], utc=True)
-    for col in ("kind", "priority", "status", "assignee"):
-        frame[col] = frame[col].astype(object)
+def services_of(inp: ReportInput) -> dict[str, list[str]]:
+    """Tags shared by two or more devices (sorted) → member device ids in device order."""
+    by_tag: dict[str, list[str]] = {}
+    for d in inp.devices:
+        for tag in d.tags:
+            by_tag.setdefault(tag, []).append(d.id)
+    return {t: by_tag[t] for t in sorted(t for t, m in by_tag.items() if len(m) >= 2)}
+
+
+def _events_columns(inputs: Sequence[ReportInput], members: list[int]) -> pd.DataFrame:
+    """The events frame of the clock events of every ticket of ``members`` (one tuple per
+    event, transposed once); ticket ids are (customer index, ticket id) packed in one int64."""
+    rows: list[tuple] = []
+    add = rows.append
+    clock_kinds = sla.CLOCK_KINDS
+    for i in members:
+        base = i * 2**32
+        for t in inputs[i].tickets:
+            k = base + t.id
+            for e in t.events:
+                ek = e.kind
+                if ek not in clock_kinds:
+                    continue
+                d = e.data
+                if ek == "created":
+                    add((k, e.at, e.seq, ek, d.get("priority"), d.get("status"),
+                         d.get("assignee")))
+                else:
+                    add((k, e.at, e.seq, ek, d.get("to") if ek == "priority_changed" else None,
+                         d.get("to") if ek == "status_changed" else None,
+                         d.get("assignee") if ek == "assigned" else None))
+    if not rows:
+        return pd.DataFrame({c: [] for c in EVENT_COLUMNS})
+    key, at, seq, kind, prio, status, assignee = zip(*rows, strict=True)
+    del rows
+    frame = pd.DataFrame(
+        {"ticket_id": np.array(key, dtype=np.int64), "at": pd.to_datetime(at, utc=True),
+         "seq": np.array(seq, dtype=np.int64)}
+    )
+    for col, values in (("kind", kind), ("priority", prio), ("status", status),
+                        ("assignee", assignee)):
+        frame[col] = pd.Series(values, dtype=object)
     return frame
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector paused for a batch that allocates millions of objects and
+    no reference cycles: every full collection would scan all the live inputs and figures
+    (about a tenth of the time of 1,000 customers). Restores the previous state."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def _empty_clocks() -> pd.DataFrame:
     return pd.DataFrame({c: [] for c in CLOCK_COLUMNS}, index=pd.Index([], name="ticket_id"))
 
 
-def _empty_avail() -> pd.DataFrame:
-    return pd.DataFrame({c: [] for c in AVAIL_COLUMNS}, index=pd.Index([], name="device_id"))
+def _empty_avail(name: str = "device_id") -> pd.DataFrame:
+    return pd.DataFrame({c: [] for c in AVAIL_COLUMNS}, index=pd.Index([], name=name))
 
 
-def _outages(inp: ReportInput, device_ids: Sequence[str]) -> dict[str, tuple[sla.Outage, ...]]:
-    out = {}
-    for dev in device_ids:
-        rep = sla.device_availability(
-            inp.period, inp.states.get(dev, ()), inp.maintenance.get(dev, ()),
-            inp.availability_policy,
-        )
-        out[dev] = rep.outages
-    return out
+def _bounds(owner: np.ndarray, n: int) -> np.ndarray:
+    """Row ranges of owners 0..n-1 in ``owner`` (ascending)."""
+    return np.searchsorted(owner, np.arange(n + 1))
+
+
+def _by_owner(frame: pd.DataFrame, owner: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+    if len(owner) > 1 and (owner[1:] < owner[:-1]).any():
+        order = np.argsort(owner, kind="stable")
+        return frame.iloc[order], owner[order]
+    return frame, owner
 
 
 def _compute_frames(inputs: Sequence[ReportInput]) -> list[Figures]:
     n = len(inputs)
-    clocks: list[pd.DataFrame] = [_empty_clocks() for _ in range(n)]
-    explains = [pd.DataFrame({c: [] for c in EXPLAIN_COLUMNS}) for _ in range(n)]
-    avails: list[pd.DataFrame] = [_empty_avail() for _ in range(n)]
+    clocks = [Columns.of(_empty_clocks(), CLOCK_COLUMNS)] * n
+    explains = [Columns.of(pd.DataFrame({c: [] for c in EXPLAIN_COLUMNS}), EXPLAIN_COLUMNS)] * n
+    avails = [Columns.of(_empty_avail(), AVAIL_COLUMNS)] * n
+    outages: list[dict[str, list[tuple[int, int, int]]]] = [{} for _ in range(n)]
+    svc_members = [services_of(inp) for inp in inputs]
+    services = [Columns.of(_empty_avail("service"), AVAIL_COLUMNS)] * n
 
     # Tickets: one sla.frames call per (policy, as-of) group. Keys are (customer index,
-    # ticket id) packed in one int64 so factorizing stays numeric.
+    # ticket id) packed in one int64 so factorizing stays numeric; results are cut into
+    # customers by row ranges (sorted by owner), never by one mask per customer.
     groups: dict[tuple[int, object], list[int]] = {}
     for i, inp in enumerate(inputs):
         groups.setdefault((id(inp.policy), inp.period.end), []).append(i)
     for members in groups.values():
-        rows: list[tuple] = []
-        for i in members:
-            inp = inputs[i]
-            rows.extend(_events_rows(inp, {t.id: i * 2**32 + t.id for t in inp.tickets}))
-        if not rows:
+        events = _events_columns(inputs, members)
+        if not len(events):
             continue
         policy, now = inputs[members[0]].policy, inputs[members[0]].period.end
-        events = _events_frame(rows)
         frame = ticket_clocks_frame(events, policy, now)
         expl = explain_frame(events, policy, now)
-        owner = frame.index.to_numpy(dtype=np.int64) // 2**32
-        frame.index = pd.Index(frame.index.to_numpy(dtype=np.int64) % 2**32, name="ticket_id")
-        e_owner = expl["ticket_id"].to_numpy(dtype=np.int64) // 2**32
-        expl["ticket_id"] = expl["ticket_id"].to_numpy(dtype=np.int64) % 2**32
+        raw = frame.index.to_numpy(dtype=np.int64)
+        frame.index = pd.Index(raw % 2**32, name="ticket_id")
+        frame, owner = _by_owner(frame, raw // 2**32)
+        e_raw = expl["ticket_id"].to_numpy(dtype=np.int64)
+        expl["ticket_id"] = e_raw % 2**32
+        expl, e_owner = _by_owner(expl, e_raw // 2**32)
+        cb, eb = _bounds(owner, n), _bounds(e_owner, n)
+        c_all, e_all = Columns.of(frame, CLOCK_COLUMNS), Columns.of(expl, EXPLAIN_COLUMNS)
         for i in members:
-            clocks[i] = frame.loc[owner == i, list(CLOCK_COLUMNS)]
-            explains[i] = expl.loc[e_owner == i].reset_index(drop=True)
+            clocks[i] = c_all.take(cb[i], cb[i + 1], c_all.index[cb[i]:cb[i + 1]])
+            explains[i] = e_all.take(eb[i], eb[i + 1], list(range(eb[i + 1] - eb[i])))
 
-    # Devices: one call per (period bounds, accounting policy) group.
+    # Devices and services: one call each per (period bounds, accounting policy) group.
     dgroups: dict[tuple, list[int]] = {}
     for i, inp in enumerate(inputs):
         key = (inp.period.start, inp.period.end, inp.availability_policy)
         dgroups.setdefault(key, []).append(i)
     for members in dgroups.values():
-        iv_rows, m_rows, all_devs = [], [], []
+        iv_key, iv_s, iv_e, iv_st, m_key, m_s, m_e, all_devs = [], [], [], [], [], [], [], []
+        svc_keys: dict[int, list[int]] = {}
+        name_of: dict[int, str] = {}
         for i in members:
             inp = inputs[i]
+            pos = {}
             for d_pos, dev in enumerate(inp.devices):
                 key = i * 2**20 + d_pos
+                pos[dev.id] = key
+                name_of[key] = dev.id
                 all_devs.append(key)
-                iv_rows.extend((key, s.start, s.end, s.state) for s in inp.states.get(dev.id, ()))
-                m_rows.extend((key, w.start, w.end) for w in inp.maintenance.get(dev.id, ()))
+                for s in inp.states.get(dev.id, ()):
+                    iv_key.append(key)
+                    iv_s.append(s.start)
+                    iv_e.append(s.end)
+                    iv_st.append(s.state)
+                for w in inp.maintenance.get(dev.id, ()):
+                    m_key.append(key)
+                    m_s.append(w.start)
+                    m_e.append(w.end)
+            for k, tag_members in enumerate(svc_members[i].values()):
+                svc_keys[i * 2**20 + k] = [pos[m] for m in tag_members]
         if not all_devs:
             continue
         first = inputs[members[0]]
-        intervals = _frame(iv_rows, ("device_id", "start", "end", "state"))
-        maint = _frame(m_rows, ("device_id", "start", "end"))
-        frame = device_availability_frame(
+        intervals = _frame(iv_key, iv_s, iv_e, iv_st)
+        maint = _frame(m_key, m_s, m_e, None)
+        frame, outs = device_frames(
             first.period, intervals, maint, first.availability_policy, devices=all_devs
         )
         keys = frame.index.to_numpy(dtype=np.int64)
+        frame, owner = _by_owner(frame, keys // 2**20)
+        keys = frame.index.to_numpy(dtype=np.int64)
+        b = _bounds(owner, n)
+        a_all = Columns.of(frame, AVAIL_COLUMNS)
         for i in members:
-            inp = inputs[i]
-            sel = keys // 2**20 == i
-            part = frame.loc[sel, list(AVAIL_COLUMNS)]
-            part.index = pd.Index(
-                [inp.devices[int(k % 2**20)].id for k in keys[sel]], name="device_id"
+            devs = inputs[i].devices
+            avails[i] = a_all.take(
+                b[i], b[i + 1], [devs[k].id for k in (keys[b[i]:b[i + 1]] % 2**20).tolist()]
             )
-            avails[i] = part
-    out = []
-    for i, inp in enumerate(inputs):
-        a = avails[i]
-        with_outages = a.index[a["outage_count"].to_numpy() > 0] if len(a) else []
-        out.append(Figures(clocks[i], explains[i], a, _outages(inp, list(with_outages))))
-    return out
+        okeys = outs["device_id"].to_numpy(dtype=np.int64)
+        for i, name, a, e, sec in zip(
+            (okeys // 2**20).tolist(), [name_of[k] for k in okeys.tolist()],
+            outs["start"].tolist(), outs["end"].tolist(), outs["seconds"].tolist(), strict=True,
+        ):
+            per_dev = outages[i]
+            if name in per_dev:
+                per_dev[name].append((a, e, sec))
+            else:
+                per_dev[name] = [(a, e, sec)]
+        if svc_keys:
+            sframe, _ = service_frames(first.period, intervals, svc_keys, maint,
+                                       first.availability_policy)
+            skeys = sframe.index.to_numpy(dtype=np.int64)
+            sframe, sowner = _by_owner(sframe, skeys // 2**20)
+            skeys = sframe.index.to_numpy(dtype=np.int64)
+            sb = _bounds(sowner, n)
+            s_all = Columns.of(sframe, AVAIL_COLUMNS)
+            for i in members:
+                tags = list(svc_members[i])
+                services[i] = s_all.take(
+                    sb[i], sb[i + 1], [tags[k] for k in (skeys[sb[i]:sb[i + 1]] % 2**20).tolist()]
+                )
+    return [
+        Figures(clocks[i], explains[i], avails[i], outages[i], services[i], svc_members[i])
+        for i in range(n)
+    ]
 
 
-def _frame(rows: list[tuple], columns: tuple[str, ...]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=list(columns))
-    frame["device_id"] = frame["device_id"].astype(np.int64)
-    for col in ("start", "end"):
-        frame[col] = pd.to_datetime(frame[col], utc=True)
-    if "state" in frame:
-        frame["state"] = frame["state"].astype(object)
+def _frame(key: list, start: list, end: list, state: list | None) -> pd.DataFrame:
+    cols = {
+        "device_id": np.array(key, dtype=np.int64),
+        "start": pd.to_datetime(start, utc=True),
+        "end": pd.to_datetime(end, utc=True),
+    }
+    frame = pd.DataFrame(cols)
+    if state is not None:
+        frame["state"] = pd.Series(state, dtype=object)
     return frame
 
 
@@ -224,19 +335,50 @@ def _compute_scalar(inputs: Sequence[ReportInput]) -> list[Figures]:
                 )
             )
             if r.outages:
-                outages[dev.id] = r.outages
+                outages[dev.id] = [(to_epoch(o.start), to_epoch(o.end), o.seconds)
+                                   for o in r.outages]
         avail = (
             pd.DataFrame(arows, columns=["device_id", *AVAIL_COLUMNS]).set_index("device_id")
             if arows else _empty_avail()
         )
-        out.append(Figures(clocks, explain_scalar(logs, inp.policy, now), avail, outages))
+        members = services_of(inp)
+        srows = []
+        for tag, devs in members.items():
+            r = sla.service_availability(
+                inp.period,
+                {m: inp.states.get(m, ()) for m in devs},
+                mode="all",
+                member_maintenance={m: inp.maintenance.get(m, ()) for m in devs},
+                policy=inp.availability_policy,
+            )
+            srows.append(
+                (
+                    tag,
+                    np.nan if r.availability is None else r.availability,
+                    r.up_seconds, r.down_seconds, r.excluded_seconds, r.maintenance_seconds,
+                    r.counted_seconds, r.outage_count, r.longest_outage_seconds, r.coverage_pct,
+                )
+            )
+        services = (
+            pd.DataFrame(srows, columns=["service", *AVAIL_COLUMNS]).set_index("service")
+            if srows else _empty_avail("service")
+        )
+        out.append(
+            Figures(
+                Columns.of(clocks, CLOCK_COLUMNS),
+                Columns.of(explain_scalar(logs, inp.policy, now), EXPLAIN_COLUMNS),
+                Columns.of(avail, AVAIL_COLUMNS), outages,
+                Columns.of(services, AVAIL_COLUMNS), members,
+            )
+        )
     return out
 
 
 def compute(inputs: Sequence[ReportInput], engine: Engine = "frames") -> list[Figures]:
     """Figures of every input, in order."""
     if engine == "frames":
-        return _compute_frames(inputs)
+        with gc_paused():
+            return _compute_frames(inputs)
     if engine == "scalar":
         return _compute_scalar(inputs)
     raise ValueError(f"engine must be 'frames' or 'scalar', not {engine!r}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -24,6 +24,13 @@ def _hms(seconds: int) -> str:
     return f"{sign}{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
+@lru_cache(maxsize=65536)
+def _fmt_datetime(value: str) -> str:
+    dt = datetime.fromisoformat(value)
+    text = dt.strftime("%Y-%m-%d %H:%M" if dt.second == 0 else "%Y-%m-%d %H:%M:%S")
+    return f"{text} {dt.strftime('%z')[:3]}:{dt.strftime('%z')[3:]}"
+
+
 def fmt(value: Any, kind: str) -> str:
     """A value of a column type as shown on the page (and in the browser test)."""
     if value is None:
@@ -33,9 +40,7 @@ def fmt(value: Any, kind: str) -> str:
     if kind == "pct":
         return f"{value:.3f} %"
     if kind == "datetime":
-        dt = datetime.fromisoformat(value)
-        text = dt.strftime("%Y-%m-%d %H:%M" if dt.second == 0 else "%Y-%m-%d %H:%M:%S")
-        return f"{text} {dt.strftime('%z')[:3]}:{dt.strftime('%z')[3:]}"
+        return _fmt_datetime(value)
     if kind == "bool":
         return "yes" if value else "no"
     return str(value)
@@ -65,14 +70,21 @@ def table_html(table: dict[str, Any], name: str, keys: list[str] | None = None,
             for c in cols]
     out.append("</tr></thead><tbody>")
     dumps = json.dumps
+    # data-v and the shown text of each distinct (type, value, column) once per table
+    seen: dict[tuple, str] = {}
     for row in table["rows"]:
         out.append(f'<tr data-row="{escape(str(row[id_col]))}">' if id_col else "<tr>")
         for c in cols:
-            v = row[c["key"]]
-            out.append(
-                f'<td data-col="{c["key"]}" data-v="{escape(dumps(v, ensure_ascii=False))}" '
-                f'class="{_cell_class(v, c)}">{escape(fmt(v, c["type"]))}</td>'
-            )
+            key = c["key"]
+            v = row[key]
+            memo = (key, type(v), v if type(v) is not float else repr(v))  # -0.0, nan
+            cell = seen.get(memo)
+            if cell is None:
+                cell = seen[memo] = (
+                    f'<td data-col="{key}" data-v="{escape(dumps(v, ensure_ascii=False))}" '
+                    f'class="{_cell_class(v, c)}">{escape(fmt(v, c["type"]))}</td>'
+                )
+            out.append(cell)
         out.append("</tr>")
     out.append("</tbody></table>")
     return Markup("".join(out))

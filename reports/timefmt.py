@@ -23,21 +23,59 @@ def iso_one(epoch: int, tz: str) -> str:
     return datetime.fromtimestamp(int(epoch), _zone(tz)).isoformat()
 
 
+@lru_cache(maxsize=256 * 1024)
+def _hour_offset(tz: str, hour: int) -> int | None:
+    """UTC offset (seconds) of ``tz`` throughout the UTC hour ``hour`` (epoch // 3600), or
+    None when it changes inside that hour."""
+    zone = _zone(tz)
+    a = datetime.fromtimestamp(hour * 3600, zone).utcoffset()
+    b = datetime.fromtimestamp(hour * 3600 + 3599, zone).utcoffset()
+    return int(a.total_seconds()) if a == b and a is not None else None
+
+
+def _offset(epoch: int, tz: str) -> int:
+    off = datetime.fromtimestamp(epoch, _zone(tz)).utcoffset()
+    return int(off.total_seconds()) if off is not None else 0
+
+
+def _suffix(offset: int) -> str:
+    a = abs(offset)
+    return f"{'-' if offset < 0 else '+'}{a // 3600:02d}:{a % 3600 // 60:02d}"
+
+
 def iso_local(epochs: Sequence[int | None], tz: str) -> list[str | None]:
-    """:func:`iso_one` of each item (``None`` stays ``None``), in one numpy pass."""
-    if not len(epochs):
+    """:func:`iso_one` of each item (``None`` and NaN give ``None``), in one numpy pass.
+
+    Offsets are looked up once per distinct UTC hour (cached across calls); an hour holding
+    an offset change is resolved item by item."""
+    n = len(epochs)
+    if not n:
         return []
-    mask = np.array([e is None or e != e for e in epochs], dtype=bool)  # None or NaN
-    arr = np.array([0 if m else int(e) for e, m in zip(epochs, mask, strict=True)], np.int64)
-    utc = pd.to_datetime(arr, unit="s", utc=True).as_unit("s")
-    naive = utc.tz_convert(tz).tz_localize(None)
-    offset = naive.asi8 - utc.tz_localize(None).asi8  # whole seconds (unit "s")
-    text = np.datetime_as_string(naive.to_numpy().astype("datetime64[s]"), unit="s")
-    sign = np.where(offset < 0, "-", "+")
-    a = np.abs(offset)
-    suffix = [f"{s}{h:02d}:{m:02d}" for s, h, m in zip(sign, a // 3600, a % 3600 // 60,
-                                                          strict=True)]
-    return [None if m else f"{t}{s}" for t, s, m in zip(text.tolist(), suffix, mask, strict=True)]
+    values = np.empty(n, dtype=object)
+    values[:] = epochs
+    mask = pd.isna(values)
+    missing = bool(mask.any())
+    if missing:
+        values[mask] = 0
+    # Each distinct instant is formatted once (explanations repeat most of them).
+    uniq, where = np.unique(values.astype(np.int64), return_inverse=True)
+    hours, inv = np.unique(uniq // 3600, return_inverse=True)
+    per_hour = [_hour_offset(tz, h) for h in hours.tolist()]
+    if None in per_hour:
+        offset = np.array([0 if o is None else o for o in per_hour], np.int64)[inv]
+        for k in np.flatnonzero(np.array([o is None for o in per_hour])[inv]).tolist():
+            offset[k] = _offset(int(uniq[k]), tz)
+    else:
+        offset = np.array(per_hour, np.int64)[inv]
+    text = np.datetime_as_string((uniq + offset).astype("datetime64[s]"), unit="s").tolist()
+    offs, o_inv = np.unique(offset, return_inverse=True)
+    table = [_suffix(o) for o in offs.tolist()]
+    strings = [t + table[k] for t, k in zip(text, o_inv.tolist(), strict=True)]
+    out = [strings[k] for k in where.tolist()]
+    if missing:
+        for k in np.flatnonzero(mask).tolist():
+            out[k] = None
+    return out
 
 
 def parse_iso(text: str) -> datetime:

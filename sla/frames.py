@@ -1,7 +1,8 @@
 """Vectorized SLA figures for whole periods: many tickets and devices at once, for reports.
 
-Gives the same numbers as :func:`sla.clocks.ticket_clocks` and
-:func:`sla.availability.device_availability` (a test checks it on generated data); only the
+Gives the same numbers as :func:`sla.clocks.ticket_clocks`,
+:func:`sla.availability.device_availability` (figures and outages) and
+:func:`sla.availability.service_availability` (tests check it on generated data); only the
 explanations (interval lists) are left to the per-item functions.
 
 Ticket events frame (one row per event, any extra columns ignored):
@@ -43,9 +44,12 @@ __all__ = [
     "INTERVAL_COLUMNS",
     "MAINTENANCE_COLUMNS",
     "device_availability_frame",
+    "device_frames",
+    "device_outages_frame",
     "events_frame",
     "intervals_frame",
     "maintenance_frame",
+    "service_frames",
     "ticket_clocks_frame",
 ]
 
@@ -436,20 +440,24 @@ def _empty_clocks(events: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, index=index)
 
 
-def device_availability_frame(
+class _Segments:
+    """Classified segments of every device: they partition ``[lo, hi)`` per device, in device
+    code then time order (adjacent segments of one class are not merged)."""
+
+    __slots__ = ("cls", "depth", "dev", "hi", "ids", "known", "length", "lo", "ndev", "start")
+
+    def __init__(self, **kw: object) -> None:
+        for k, v in kw.items():
+            setattr(self, k, v)
+
+
+def _device_segments(
     period: Period,
     intervals: pd.DataFrame,
-    maintenance: pd.DataFrame | None = None,
-    policy: AvailabilityPolicy = AvailabilityPolicy(),
-    devices: Iterable[Hashable] | None = None,
-) -> pd.DataFrame:
-    """Availability figures of every device over ``period``, indexed by ``device_id``.
-
-    Columns: availability (0..1, NaN when wholly excluded), up_seconds, down_seconds,
-    excluded_seconds, maintenance_seconds, counted_seconds, outage_count,
-    longest_outage_seconds, coverage_pct. ``devices`` adds devices without any row (all
-    unknown). Raises ValueError when intervals of one device overlap.
-    """
+    maintenance: pd.DataFrame | None,
+    policy: AvailabilityPolicy,
+    devices: Iterable[Hashable] | None,
+) -> _Segments:
     lo, hi = to_epoch(period.start, "period start"), to_epoch(period.end, "period end")
     if maintenance is None:
         maintenance = pd.DataFrame({c: [] for c in MAINTENANCE_COLUMNS})
@@ -543,21 +551,35 @@ def device_availability_frame(
     nxt[last] = hi
     length = nxt - r_t
     pos = length > 0
-    d, ln, c, kn, dp = r_dev[pos], length[pos], cls[pos], known[pos], depth[pos]
-    del r_dev, r_t, r_is_state, r_cls, r_known, r_delta, src, cls, known, depth, nxt, length
+    return _Segments(
+        dev=r_dev[pos], start=r_t[pos], length=length[pos], cls=cls[pos].astype(np.int8),
+        known=known[pos], depth=depth[pos], ids=ids, ndev=ndev, lo=lo, hi=hi,
+    )
 
-    def per_dev(weights: np.ndarray) -> np.ndarray:
-        return np.bincount(d, weights=weights, minlength=ndev).astype(np.int64)
 
-    by_class = np.bincount(d * 3 + c, weights=ln, minlength=3 * ndev).astype(np.int64)
-    up, down, excluded = (by_class[k::3] for k in range(3))
-    maint = per_dev(np.where(dp > 0, ln, 0))
-    known_s = per_dev(np.where(kn, ln, 0))
+def _down_runs(d: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Maximal runs of down (class 1) segments per device: (first segment, run id of each
+    down segment, mask of down segments)."""
     is_down = c == 1
     prev_down = np.zeros(len(d), dtype=bool)
     prev_down[1:] = is_down[:-1] & (d[1:] == d[:-1])
     run_start = is_down & ~prev_down
     run_id = np.cumsum(run_start) - 1
+    return run_start, run_id, is_down
+
+
+def _summary(
+    ndev: int, ids: pd.Index, lo: int, hi: int, d: np.ndarray, ln: np.ndarray, c: np.ndarray,
+    kn: np.ndarray, dp: np.ndarray | None,
+) -> pd.DataFrame:
+    def per_dev(weights: np.ndarray) -> np.ndarray:
+        return np.bincount(d, weights=weights, minlength=ndev).astype(np.int64)
+
+    by_class = np.bincount(d * 3 + c, weights=ln, minlength=3 * ndev).astype(np.int64)
+    up, down, excluded = (by_class[k::3] for k in range(3))
+    maint = per_dev(np.where(dp > 0, ln, 0)) if dp is not None else np.zeros(ndev, np.int64)
+    known_s = per_dev(np.where(kn, ln, 0))
+    run_start, run_id, is_down = _down_runs(d, c)
     run_len = np.bincount(run_id[is_down], weights=ln[is_down],
                           minlength=int(run_start.sum())).astype(np.int64)
     run_dev = d[run_start]
@@ -582,3 +604,146 @@ def device_availability_frame(
         },
         index=ids,
     )
+
+
+def device_availability_frame(
+    period: Period,
+    intervals: pd.DataFrame,
+    maintenance: pd.DataFrame | None = None,
+    policy: AvailabilityPolicy = AvailabilityPolicy(),
+    devices: Iterable[Hashable] | None = None,
+) -> pd.DataFrame:
+    """Availability figures of every device over ``period``, indexed by ``device_id``.
+
+    Columns: availability (0..1, NaN when wholly excluded), up_seconds, down_seconds,
+    excluded_seconds, maintenance_seconds, counted_seconds, outage_count,
+    longest_outage_seconds, coverage_pct. ``devices`` adds devices without any row (all
+    unknown). Raises ValueError when intervals of one device overlap.
+    """
+    return device_frames(period, intervals, maintenance, policy, devices)[0]
+
+
+def device_outages_frame(
+    period: Period,
+    intervals: pd.DataFrame,
+    maintenance: pd.DataFrame | None = None,
+    policy: AvailabilityPolicy = AvailabilityPolicy(),
+    devices: Iterable[Hashable] | None = None,
+) -> pd.DataFrame:
+    """The outages of every device (``AvailabilityReport.outages`` of
+    :func:`sla.availability.device_availability`): one row per maximal run of downtime, in
+    order of device (first appearance, as :func:`device_availability_frame`) then time.
+    Columns: device_id, start, end (UTC epoch seconds, int64) and seconds. ``devices`` adds
+    devices without any row (all unknown: down when the policy counts unknown as down)."""
+    return device_frames(period, intervals, maintenance, policy, devices)[1]
+
+
+def _outages(d: np.ndarray, t: np.ndarray, ln: np.ndarray,
+             c: np.ndarray, ids: pd.Index, name: str) -> pd.DataFrame:
+    run_start, run_id, is_down = _down_runs(d, c)
+    run_len = np.bincount(run_id[is_down], weights=ln[is_down],
+                          minlength=int(run_start.sum())).astype(np.int64)
+    start = t[run_start]
+    return pd.DataFrame(
+        {
+            name: ids.take(d[run_start]),
+            "start": start,
+            "end": start + run_len,
+            "seconds": run_len,
+        }
+    )
+
+
+def device_frames(
+    period: Period,
+    intervals: pd.DataFrame,
+    maintenance: pd.DataFrame | None = None,
+    policy: AvailabilityPolicy = AvailabilityPolicy(),
+    devices: Iterable[Hashable] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`device_availability_frame` and :func:`device_outages_frame` in one pass."""
+    seg = _device_segments(period, intervals, maintenance, policy, devices)
+    avail = _summary(seg.ndev, seg.ids, seg.lo, seg.hi, seg.dev, seg.length, seg.cls,
+                     seg.known, seg.depth)
+    return avail, _outages(seg.dev, seg.start, seg.length, seg.cls, seg.ids, "device_id")
+
+
+def service_frames(
+    period: Period,
+    intervals: pd.DataFrame,
+    services: Mapping[Hashable, Iterable[Hashable]],
+    member_maintenance: pd.DataFrame | None = None,
+    policy: AvailabilityPolicy = AvailabilityPolicy(),
+    mode: str = "all",
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Availability (indexed by ``service_id``) and outages of services made of devices, as
+    :func:`sla.availability.service_availability` with ``member_maintenance`` and no
+    service-wide maintenance (``maintenance_seconds`` is 0): up while all (or any) voting
+    members are up; members excluded at an instant do not vote; excluded when none votes.
+    ``services`` maps a service id to its member device ids (each at least one)."""
+    if mode not in ("all", "any"):
+        raise ValueError(f"service mode must be 'all' or 'any', not {mode!r}")
+    names = list(services)
+    members = [list(services[n]) for n in names]
+    if any(not m for m in members):
+        raise ValueError("a service needs at least one member device")
+    all_members = [m for ms in members for m in ms]
+    seg = _device_segments(period, intervals, member_maintenance, policy, all_members)
+    lo, hi = seg.lo, seg.hi
+    nsvc = len(names)
+    svc_ids = pd.Index(names, name="service_id")
+    if not nsvc:
+        empty = _summary(0, svc_ids, lo, hi, *(np.zeros(0, np.int64),) * 2,
+                         np.zeros(0, np.int8), np.zeros(0, bool), None)
+        return empty, _outages(*(np.zeros(0, np.int64),) * 3, np.zeros(0, np.int8),
+                               svc_ids, "service_id")
+    code_of = {k: i for i, k in enumerate(seg.ids)}
+    pair_svc = np.repeat(np.arange(nsvc), [len(m) for m in members])
+    pair_dev = np.array([code_of[m] for m in all_members], dtype=np.int64)
+    size = np.array([len(m) for m in members], dtype=np.int64)
+    # Segments of each device (contiguous: sorted by device code), repeated per service.
+    first = np.searchsorted(seg.dev, np.arange(seg.ndev + 1))
+    counts = first[1:] - first[:-1]
+    n_rows = counts[pair_dev]
+    rows = np.repeat(first[pair_dev] - np.cumsum(n_rows) + n_rows, n_rows) + np.arange(
+        int(n_rows.sum()))
+    svc = np.repeat(pair_svc, n_rows)
+    t0 = seg.start[rows]
+    t1 = t0 + seg.length[rows]
+    c = seg.cls[rows]
+    unk = ~seg.known[rows]
+    # Every member's segments partition [lo, hi): +1 at a segment's start, -1 at its end for
+    # the down, up and excluded counts and the unknown count; ends at hi close every count.
+    k = len(svc)
+    ev_svc = np.concatenate([svc, svc])
+    ev_t = np.concatenate([t0, t1])
+    sign = np.concatenate([np.ones(k, np.int64), -np.ones(k, np.int64)])
+    ev_ord = np.concatenate([np.ones(k, np.int64), np.zeros(k, np.int64)])  # ends first
+    o = np.lexsort((ev_ord, ev_t, ev_svc))
+    ev_svc, ev_t, sign = ev_svc[o], ev_t[o], sign[o]
+    cc = np.concatenate([c, c])[o]
+    uu = np.concatenate([unk, unk])[o]
+    n_down = np.cumsum(np.where(cc == 1, sign, 0))
+    n_up = np.cumsum(np.where(cc == 0, sign, 0))
+    n_excl = np.cumsum(np.where(cc == 2, sign, 0))
+    n_unk = np.cumsum(np.where(uu, sign, 0))
+    # The last row of each (service, instant) carries the counts from that instant on.
+    last = np.ones(len(ev_t), dtype=bool)
+    last[:-1] = (ev_svc[1:] != ev_svc[:-1]) | (ev_t[1:] != ev_t[:-1])
+    s_svc, s_t = ev_svc[last], ev_t[last]
+    n_down, n_up, n_excl, n_unk = n_down[last], n_up[last], n_excl[last], n_unk[last]
+    nxt = np.empty(len(s_t), dtype=np.int64)
+    nxt[:-1] = s_t[1:]
+    end_of_svc = np.ones(len(s_t), dtype=bool)
+    end_of_svc[:-1] = s_svc[1:] != s_svc[:-1]
+    nxt[end_of_svc] = hi
+    length = nxt - s_t
+    pos = length > 0
+    s_svc, s_t, length = s_svc[pos], s_t[pos], length[pos]
+    n_down, n_up, n_excl, n_unk = n_down[pos], n_up[pos], n_excl[pos], n_unk[pos]
+    voting = size[s_svc] - n_excl
+    up = (n_down == 0) if mode == "all" else (n_up > 0)
+    cls = np.where(voting <= 0, 2, np.where(up, 0, 1)).astype(np.int8)
+    known = n_unk == 0
+    avail = _summary(nsvc, svc_ids, lo, hi, s_svc, length, cls, known, None)
+    return avail, _outages(s_svc, s_t, length, cls, svc_ids, "service_id")

@@ -16,15 +16,20 @@ from sla import (
     Month,
     StateInterval,
     device_availability,
+    service_availability,
     ticket_clocks,
 )
 from sla.frames import (
     device_availability_frame,
+    device_frames,
+    device_outages_frame,
     events_frame,
     intervals_frame,
     maintenance_frame,
+    service_frames,
     ticket_clocks_frame,
 )
+from sla.instants import to_epoch
 from tests.sla.strategies import anchor_instant, policies, tickets
 from tests.sla.test_availability import device_case
 from tests.sla.test_clocks import sla_policy
@@ -90,6 +95,67 @@ def test_device_frame_equals_per_device_availability(cases):
             want.maintenance_seconds, want.outage_count, want.longest_outage_seconds,
             want.coverage_pct,
         ), dev
+
+
+def _devices(cases):
+    ivs = {f"d{i}": [StateInterval(a, b, s) for a, b, s in c[1]] for i, c in enumerate(cases)}
+    mws = {f"d{i}": [MaintenanceWindow(a, b) for a, b in c[2]] for i, c in enumerate(cases)}
+    return cases[0][0], cases[0][3], ivs, mws
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(device_case(), min_size=1, max_size=6))
+def test_device_outages_frame_equals_per_device_outages(cases):
+    span, policy, ivs, mws = _devices(cases)
+    frame = device_outages_frame(span, intervals_frame(ivs), maintenance_frame(mws), policy,
+                                 devices=ivs)
+    got = list(frame.itertuples(index=False, name=None))
+    want = [
+        (dev, to_epoch(o.start), to_epoch(o.end), o.seconds)
+        for dev in ivs
+        for o in device_availability(span, ivs[dev], mws[dev], policy).outages
+    ]
+    assert sorted(got) == sorted(want)  # devices in order of first appearance, then time
+    avail, outages = device_frames(span, intervals_frame(ivs), maintenance_frame(mws), policy,
+                                   devices=ivs)
+    assert list(outages.itertuples(index=False, name=None)) == got
+    assert avail.equals(device_availability_frame(
+        span, intervals_frame(ivs), maintenance_frame(mws), policy, devices=ivs))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(device_case(), min_size=1, max_size=6), st.data())
+def test_service_frames_equal_per_service_availability(cases, data):
+    span, policy, ivs, mws = _devices(cases)
+    names = list(ivs)
+    services = {
+        f"s{k}": data.draw(st.lists(st.sampled_from(names), min_size=1, max_size=4,
+                                    unique=True))
+        for k in range(data.draw(st.integers(1, 3)))
+    }
+    mode = data.draw(st.sampled_from(("all", "any")))
+    avail, outages = service_frames(span, intervals_frame(ivs), services,
+                                    maintenance_frame(mws), policy, mode)
+    want_outages = []
+    for name, members in services.items():
+        want = service_availability(
+            span, {m: ivs[m] for m in members}, mode,
+            member_maintenance={m: mws[m] for m in members}, policy=policy,
+        )
+        row = avail.loc[name]
+        got_av = None if pd.isna(row["availability"]) else row["availability"]
+        assert (
+            got_av, row["up_seconds"], row["down_seconds"], row["excluded_seconds"],
+            row["maintenance_seconds"], row["counted_seconds"], row["outage_count"],
+            row["longest_outage_seconds"], row["coverage_pct"],
+        ) == (
+            want.availability, want.up_seconds, want.down_seconds, want.excluded_seconds,
+            want.maintenance_seconds, want.counted_seconds, want.outage_count,
+            want.longest_outage_seconds, want.coverage_pct,
+        ), name
+        want_outages += [(name, to_epoch(o.start), to_epoch(o.end), o.seconds)
+                         for o in want.outages]
+    assert list(outages.itertuples(index=False, name=None)) == want_outages
 
 
 def test_device_frame_over_a_dst_month():
