@@ -157,11 +157,12 @@ class Metrics:
             "Unix time at which the last probe cycle finished; 0 before the first",
             registry=r,
         )
-        self.snmp_errors = Counter(
-            "slabridge_snmp_errors_total",
+        # one series per SNMP device, rarely moving: kept as text too (see DeviceCounters)
+        self.snmp_errors = DeviceCounters(
+            "slabridge_snmp_errors",
             "SNMP requests that failed (timeout, error status, bad response), by device",
-            ["device"],
-            registry=r,
+            ("device",),
+            wall_time=self._wall_time,
         )
         self.missed_runs = Counter(
             "slabridge_scheduler_missed_runs_total",
@@ -188,7 +189,7 @@ class Metrics:
                 self.probe_rtt.add((d.id, check), (d.id, check))
                 self.probe_loss.add((d.id, check), (d.id, check))
             if "snmp" in checks:
-                self.snmp_errors.labels(d.id)
+                self.snmp_errors.add((d.id,), (d.id,))
         for mode in ICMP_MODES:
             self.icmp_mode.labels(mode)
 
@@ -223,7 +224,7 @@ class Metrics:
     def snmp_error(self, device_id: str) -> None:
         """One failed SNMP request to a configured SNMP device."""
         self._check(device_id, "snmp")
-        self.snmp_errors.labels(device_id).inc()
+        self.snmp_errors.inc((device_id,))
 
     def missed_run(self) -> None:
         """A scheduled job run was missed (wire to APScheduler's EVENT_JOB_MISSED)."""
@@ -244,10 +245,13 @@ class Metrics:
         """The scrape body for an ``Accept`` header, and its content type.
 
         The registry goes through prometheus_client's encoder; the per-device families are
-        spliced in as the text they keep (gauge lines read the same in both formats)."""
+        spliced in as the text they keep (gauge lines read the same in both formats; the
+        per-device counter keeps one text per format)."""
         encoder, content_type = choose_encoder(accept)
         body = encoder(self.registry)
+        openmetrics = content_type.startswith("application/openmetrics-text")
         devices = b"".join(f.text() for f in self.device_families)
+        devices += self.snmp_errors.text(openmetrics)
         eof = b"# EOF\n"
         if body.endswith(eof):  # OpenMetrics: the families go before the end marker
             return body[: -len(eof)] + devices + eof, content_type
@@ -313,6 +317,90 @@ class DeviceGauges:
                 else:
                     self._text = (self._header + "".join(self._lines.values())).encode()
             return self._text
+
+
+class DeviceCounters:
+    """A counter family with a fixed set of series, kept as exposition text.
+
+    Written as prometheus_client writes a labelled ``Counter`` (with its ``*_created``
+    series): in the text format a ``<name>_total`` counter family and a ``<name>_created``
+    gauge family, in OpenMetrics one ``<name>`` counter family. With 1,000 SNMP devices
+    its 2,000 samples were half of what the encoder formatted at every scrape; the value
+    rarely moves, so a line is formatted when it does. Undeclared series raise ``KeyError``.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        documentation: str,
+        labelnames: Sequence[str],
+        *,
+        wall_time: Callable[[], float] = time.time,
+    ) -> None:
+        self.name = name
+        self.labelnames = tuple(labelnames)
+        self._wall_time = wall_time
+        help_text = documentation.replace("\\", "\\\\").replace("\n", "\\n")
+        if '"' in help_text:
+            raise ValueError(f"{name}: no quotes in help text (OpenMetrics would escape them)")
+        self._headers = (
+            f"# HELP {name}_total {help_text}\n# TYPE {name}_total counter\n",
+            f"# HELP {name}_created {help_text}\n# TYPE {name}_created gauge\n",
+            f"# HELP {name} {help_text}\n# TYPE {name} counter\n",
+        )
+        self._labels: dict[tuple[str, ...], str] = {}
+        self._totals: dict[tuple[str, ...], str] = {}  # the _total line
+        self._created: dict[tuple[str, ...], str] = {}  # the _created line
+        self._values: dict[tuple[str, ...], float] = {}
+        self._text: dict[bool, bytes] = {}  # openmetrics? → text, until something changes
+        self._lock = threading.Lock()
+
+    def add(self, key: tuple[str, ...], labelvalues: Sequence[str]) -> None:
+        labels = ",".join(
+            f'{n}="{_escape(v)}"' for n, v in zip(self.labelnames, labelvalues, strict=True)
+        )
+        created = floatToGoString(self._wall_time())
+        with self._lock:
+            self._labels[key] = labels
+            self._created[key] = f"{self.name}_created{{{labels}}} {created}\n"
+            self._values[key] = 0.0
+            self._totals[key] = f"{self.name}_total{{{labels}}} {floatToGoString(0.0)}\n"
+            self._text.clear()
+
+    def inc(self, key: tuple[str, ...], amount: float = 1.0) -> None:
+        if amount < 0:
+            raise ValueError("counters can only be incremented by non-negative amounts")
+        with self._lock:
+            if key not in self._labels:
+                raise KeyError(f"no series {key} in {self.name}")
+            value = self._values[key] + amount
+            self._values[key] = value
+            self._totals[key] = (
+                f"{self.name}_total{{{self._labels[key]}}} {floatToGoString(value)}\n"
+            )
+            self._text.clear()
+
+    def get(self, key: tuple[str, ...]) -> float:
+        return self._values[key]
+
+    def text(self, openmetrics: bool = False) -> bytes:
+        with self._lock:
+            text = self._text.get(openmetrics)
+            if text is None:
+                if not self._labels:
+                    text = b""
+                elif openmetrics:
+                    body = "".join(self._totals[k] + self._created[k] for k in self._labels)
+                    text = (self._headers[2] + body).encode()
+                else:
+                    text = (
+                        self._headers[0]
+                        + "".join(self._totals.values())
+                        + self._headers[1]
+                        + "".join(self._created.values())
+                    ).encode()
+                self._text[openmetrics] = text
+            return text
 
 
 # -- store-backed families, computed at scrape time -----------------------------------------
@@ -541,12 +629,18 @@ def register_store_collectors(
     return tuple(collectors)
 
 
+#: One scrape computes at a time: two scrapers arriving together (an HA pair of Prometheus
+#: servers) do not both hold the interpreter for a full rendering at once.
+SCRAPE_LOCK = web.AppKey("scrape_lock", asyncio.Lock)
+
+
 async def metrics_handler(request: web.Request) -> web.Response:
     metrics = request.app[METRICS]
-    # collectors read the store: off the event loop
-    body, content_type = await asyncio.to_thread(
-        metrics.exposition, request.headers.get("Accept", "")
-    )
+    async with request.app[SCRAPE_LOCK]:
+        # collectors read the store: off the event loop
+        body, content_type = await asyncio.to_thread(
+            metrics.exposition, request.headers.get("Accept", "")
+        )
     resp = web.Response(body=body)
     resp.headers["Content-Type"] = content_type
     return resp
@@ -560,4 +654,5 @@ def add_routes(app: web.Application) -> None:
 
     svc = app[SERVICES]
     register_store_collectors(app[METRICS], svc.cfg, svc.engines.read, svc.clock)
+    app[SCRAPE_LOCK] = asyncio.Lock()
     app.router.add_get("/metrics", metrics_handler)

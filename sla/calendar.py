@@ -19,10 +19,11 @@ the repeated autumn hour counts that hour twice (it really is open twice as long
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from functools import cache, lru_cache
+from functools import cache, cached_property, lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -103,7 +104,7 @@ class Calendar:
     """
 
     tz: str = "UTC"
-    weekly: tuple[tuple[Window, ...], ...] = ((((0, DAY),),) * 7)
+    weekly: tuple[tuple[Window, ...], ...] = (((0, DAY),),) * 7
     country: str | None = None
     subdiv: str | None = None
     closed_days: frozenset[date] = frozenset()
@@ -195,7 +196,14 @@ class Calendar:
 
     def local_year(self, epoch: int) -> int:
         """Year of an epoch instant in the calendar's zone (timelines are cut by it)."""
-        return from_epoch(epoch).astimezone(self.zone).year
+        span = _LAST_YEAR_SPAN.get(self.tz)
+        if span is not None and span[0] <= epoch < span[1]:
+            return span[2]
+        year = from_epoch(epoch).astimezone(self.zone).year
+        span = _year_span(self.tz, year)
+        if span is not None:
+            _LAST_YEAR_SPAN[self.tz] = span
+        return year
 
     def timeline(self, first_year: int, last_year: int) -> Timeline:
         """Open intervals of local years ``first_year..last_year`` (cached)."""
@@ -215,7 +223,7 @@ class Calendar:
     def business_between(self, a: int, b: int) -> int:
         """Epoch-seconds form of :meth:`business_seconds`, for callers already in epochs."""
         line = self.timeline_for(a, b)
-        return int(line.cumulative(b) - line.cumulative(a))
+        return line.cumulative_one(b) - line.cumulative_one(a)
 
     def add_business(self, start: datetime, seconds: int) -> datetime:
         """Instant when ``seconds`` business seconds have elapsed since ``start`` (deadline)."""
@@ -229,9 +237,9 @@ class Calendar:
         first = self.local_year(start)
         for last in range(first, first + _MAX_YEARS_AHEAD):
             line = _timeline(self, first, last)
-            target = int(line.cumulative(start)) + int(seconds)
+            target = line.cumulative_one(start) + int(seconds)
             if target <= line.total:
-                return max(start, int(line.instant_at(target)))
+                return max(start, line.instant_at_one(target))
         raise ValueError(
             f"calendar {self.name!r} has no {seconds} open seconds within {_MAX_YEARS_AHEAD} years"
         )
@@ -259,7 +267,8 @@ class Timeline:
     @property
     def total(self) -> int:
         """Open seconds in the whole timeline."""
-        return int(self.cum[-1] + self.ends[-1] - self.starts[-1]) if len(self.starts) else 0
+        cum_end = self._lists[3]
+        return cum_end[-1] if cum_end else 0
 
     def cumulative(self, t: np.ndarray | int) -> np.ndarray:
         """``B(t)``: open seconds of the timeline before ``t`` (vectorized)."""
@@ -279,10 +288,76 @@ class Timeline:
         idx = np.clip(idx, 0, len(self.starts) - 1)
         return self.starts[idx] + (b - self.cum[idx])
 
+    # Scalar forms for one instant, as plain ints: the same arithmetic as the vectorized
+    # methods (bisect on Python lists instead of searchsorted), without numpy's per-call
+    # overhead, which dominated the per-ticket clocks (bridge.sla_live at every scrape).
+    @cached_property
+    def _lists(self) -> tuple[list[int], list[int], list[int], list[int]]:
+        """``starts``, ``lengths``, ``cum`` and ``cum + lengths`` as lists of ints."""
+        starts = self.starts.tolist()
+        lengths = (self.ends - self.starts).tolist()
+        cum = self.cum.tolist()
+        return starts, lengths, cum, (self.cum + (self.ends - self.starts)).tolist()
+
+    def cumulative_one(self, t: int) -> int:
+        """:meth:`cumulative` of one instant, as an int."""
+        starts, lengths, cum, _ = self._lists
+        if not starts:
+            return 0
+        t = int(t)
+        idx = bisect_right(starts, t) - 1
+        if idx < 0:
+            idx = 0
+        inside = t - starts[idx]
+        if inside < 0:
+            inside = 0
+        elif inside > lengths[idx]:
+            inside = lengths[idx]
+        return cum[idx] + inside
+
+    def instant_at_one(self, b: int) -> int:
+        """:meth:`instant_at` of one business-seconds value, as an int."""
+        starts, _, cum, cum_end = self._lists
+        if not starts:
+            return int(self.instant_at(b))  # raises like the vectorized form
+        b = int(b)
+        idx = bisect_left(cum_end, b)
+        if idx > len(starts) - 1:
+            idx = len(starts) - 1
+        return starts[idx] + (b - cum[idx])
+
 
 @cache
 def _zone(key: str) -> ZoneInfo:
     return ZoneInfo(key)
+
+
+#: zone → the last ``(lo, hi, year)`` :meth:`Calendar.local_year` looked up: epochs in
+#: ``[lo, hi)`` are in that local year. Replaced whole (one assignment), so thread-safe.
+_LAST_YEAR_SPAN: dict[str, tuple[int, int, int]] = {}
+
+
+@lru_cache(maxsize=1024)
+def _year_span(tz: str, year: int) -> tuple[int, int, int] | None:
+    """``(lo, hi, year)``: the epochs whose local year in ``tz`` is ``year``, checked at both
+    edges against the datetime computation; None when the check fails (then not cached)."""
+    zone = _zone(tz)
+
+    def year_of(epoch: int) -> int:
+        return from_epoch(epoch).astimezone(zone).year
+
+    try:
+        lo = to_epoch(datetime.combine(date(year, 1, 1), time(), zone))
+        hi = to_epoch(datetime.combine(date(year + 1, 1, 1), time(), zone))
+        ok = (
+            year_of(lo) == year
+            and year_of(lo - 1) == year - 1
+            and year_of(hi - 1) == year
+            and year_of(hi) == year + 1
+        )
+    except (OverflowError, ValueError):
+        return None
+    return (lo, hi, year) if ok else None
 
 
 @lru_cache(maxsize=512)
@@ -369,4 +444,3 @@ def _timeline(cal: Calendar, first_year: int, last_year: int) -> Timeline:
     for arr in (starts, ends, cum):
         arr.setflags(write=False)
     return Timeline(starts, ends, cum[: len(starts)], first_year, last_year)
-

@@ -59,6 +59,38 @@ def test_cumulative_is_vectorized_business_seconds(case):
     assert got.tolist() == want
 
 
+@settings(max_examples=40, deadline=None)
+@given(calendar_and_span(), st.integers(-3 * 86_400, 3 * 86_400))
+def test_scalar_forms_equal_the_vectorized_ones(case, shift: int):
+    """``cumulative_one``/``instant_at_one`` (the per-ticket path) against the numpy forms,
+    at the span's ends and at every interval edge of the timeline (and one second around)."""
+    spec, start, end = case
+    cal = to_calendar(spec)
+    a, b = int(start.timestamp()), int(end.timestamp())
+    line = cal.timeline_for(a, b)
+    edges = np.concatenate((line.starts, line.ends, [a, b, a + shift]))
+    points = np.unique(np.concatenate((edges - 1, edges, edges + 1)))
+    assert [line.cumulative_one(int(t)) for t in points] == line.cumulative(points).tolist()
+    if not len(line.starts):
+        assert line.total == 0
+        return
+    assert line.total == int(line.cum[-1] + line.ends[-1] - line.starts[-1])
+    targets = np.unique(np.clip(line.cumulative(points), 1, line.total))
+    assert [line.instant_at_one(int(x)) for x in targets] == line.instant_at(targets).tolist()
+
+
+@pytest.mark.parametrize("tz", ["UTC", "Europe/Warsaw", "Pacific/Apia", "America/St_Johns"])
+def test_local_year_at_new_year_edges(tz: str):
+    """The cached year spans of ``Calendar.local_year`` agree with the datetime computation
+    one second either side of each local New Year."""
+    cal = Calendar.business_hours(tz, OFFICE)
+    zone = ZoneInfo(tz)
+    for year in (2011, 2012, 2025, 2026):
+        edge = int(datetime(year, 1, 1, tzinfo=zone).timestamp())
+        for t in (edge - 86_400, edge - 1, edge, edge + 1, edge + 86_400, edge - 1):
+            assert cal.local_year(t) == datetime.fromtimestamp(t, zone).year, (tz, t)
+
+
 @pytest.mark.parametrize(
     ("start", "end", "minutes", "why"),
     [
