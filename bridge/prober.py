@@ -64,7 +64,15 @@ class Prober:
             log.info("ICMP: %s", self.capability.describe())
             if self.metrics is not None:
                 self.metrics.icmp_capability(self.capability.mode)
-            pinger = await self._stack.enter_async_context(Pinger(self.capability))
+            if self.capability.mode is None:
+                log.error(
+                    "ICMP probes are off: %s; run as root, grant CAP_NET_RAW, or put the "
+                    "service's group in net.ipv4.ping_group_range (see the README)",
+                    self.capability.describe(),
+                )
+                self.specs = probing.without_icmp(self.specs)
+            else:
+                pinger = await self._stack.enter_async_context(Pinger(self.capability))
         snmp = None
         if any(s.snmp for s in self.specs):
             snmp = await self._stack.enter_async_context(await SnmpPoller.create())

@@ -9,6 +9,7 @@ recorded, and the parent's ticket hears of it.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -92,6 +93,13 @@ def device_specs(cfg: Config) -> list[DeviceSpec]:
     # a parent without probes of its own cannot gate its children
     probed = {s.id for s in out}
     return [s if s.parent in probed or s.parent is None else _orphan(s) for s in out]
+
+
+def without_icmp(specs: list[DeviceSpec]) -> list[DeviceSpec]:
+    """The specs with their ICMP checks dropped (no ICMP on this host); SNMP checks stay."""
+    kept = [dataclasses.replace(s, icmp=None) for s in specs if s.snmp is not None]
+    ids = {s.id for s in kept}
+    return [s if s.parent is None or s.parent in ids else _orphan(s) for s in kept]
 
 
 def _orphan(spec: DeviceSpec) -> DeviceSpec:

@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from bridge.alert import AlertStatus
+from bridge.app import PROBER, build_app
 from bridge.config import DeviceConfig
 from bridge.probing import (
     change_to_alert,
@@ -17,8 +18,10 @@ from bridge.probing import (
     is_firing,
     record_state,
     record_unknown_gap,
+    without_icmp,
 )
 from bridge.store.schema import alert_keys, device_states
+from probes.icmp import IcmpCapability
 from probes.spec import ThresholdSpec
 from probes.state import State, StateChange
 
@@ -297,3 +300,36 @@ def test_is_firing_reads_the_hot_row_of_the_check(engines) -> None:
         assert is_firing(conn, change(State.UNKNOWN, State.UP))
         assert not is_firing(conn, change(State.UNKNOWN, State.UP, check="snmp"))
         assert not is_firing(conn, change(State.UNKNOWN, State.UP, device="acme-db"))
+
+
+# -- a host without ICMP -----------------------------------------------------------------------
+
+
+def test_without_icmp_keeps_snmp_checks_and_orphans_their_children(cfg) -> None:
+    specs = {s.id: s for s in without_icmp(device_specs(cfg))}
+    # only brno-core has SNMP in the example; the ping-only acme devices go
+    assert set(specs) == {"brno-core"}
+    assert specs["brno-core"].icmp is None and specs["brno-core"].snmp is not None
+
+
+async def test_the_service_starts_without_icmp_and_says_so(
+    cfg, engines, clock, aiohttp_client, monkeypatch, caplog
+) -> None:
+    """A non-root user on a default kernel (ping_group_range "1 0") has no ICMP at all: the
+    service must still start, log why, and show it on /metrics instead of failing."""
+    nothing = IcmpCapability(
+        raw_v4=False,
+        raw_v6=False,
+        dgram_v4=False,
+        dgram_v6=False,
+        ping_group_range=(1, 0),
+        gid=65534,
+    )
+    monkeypatch.setattr("bridge.prober.detect_icmp_capability", lambda: nothing)
+    app = build_app(cfg, engines, clock=clock, run_scheduler=False, run_probes=True)
+    client = await aiohttp_client(app)
+    reply = await client.get("/metrics")
+    text = await reply.text()
+    assert 'slabridge_icmp_capability{mode="none"} 1.0' in text
+    assert "ICMP probes are off" in caplog.text
+    assert {s.id for s in app[PROBER].specs} == {"brno-core"}
