@@ -50,6 +50,7 @@ from bridge.service import Services
 from bridge.store import Engines
 from bridge.store.schema import metadata
 from tests.peers.fixtures import *  # noqa: F403 - pg_cluster, pg_url and the other peers
+from tests.probe_helpers import snmpd  # noqa: F401 - a real snmpd, for tests/probes and e2e
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_CONFIG = REPO / "config" / "example.yaml"

@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -36,8 +37,10 @@ IF_OPER = "1.3.6.1.2.1.2.2.1.8"
 def require_binary(name: str, package: str) -> str:
     path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin:/usr/bin")
     if path is None:
-        pytest.fail(f"{name} not found: install the Debian package {package!r} "
-                    f"(.ci/run installs it)", pytrace=False)
+        pytest.fail(
+            f"{name} not found: install the Debian package {package!r} (.ci/run installs it)",
+            pytrace=False,
+        )
     return path
 
 
@@ -47,6 +50,7 @@ def require_root(what: str) -> None:
 
 
 # -- nftables -------------------------------------------------------------------------------
+
 
 class SilentRange:
     """Drops ICMP echo requests arriving on lo for one 127.77.x.0/24 while active."""
@@ -67,12 +71,14 @@ class SilentRange:
             "  }\n"
             "}\n"
         )
-        subprocess.run([self.nft, "-f", "-"], input=ruleset, text=True, check=True,
-                       capture_output=True)
+        subprocess.run(
+            [self.nft, "-f", "-"], input=ruleset, text=True, check=True, capture_output=True
+        )
 
     def remove(self) -> None:
-        subprocess.run([self.nft, "delete", "table", "inet", self.table], check=False,
-                       capture_output=True)
+        subprocess.run(
+            [self.nft, "delete", "table", "inet", self.table], check=False, capture_output=True
+        )
 
 
 class NftDrop:
@@ -87,8 +93,9 @@ class NftDrop:
         self.silenced: tuple[str, ...] = ()
 
     def _run(self, ruleset: str) -> None:
-        subprocess.run([self.nft, "-f", "-"], input=ruleset, text=True, check=True,
-                       capture_output=True)
+        subprocess.run(
+            [self.nft, "-f", "-"], input=ruleset, text=True, check=True, capture_output=True
+        )
 
     def create(self) -> None:
         self._run(
@@ -105,8 +112,10 @@ class NftDrop:
                 raise ValueError(f"{a} is not a loopback address")
         rules = f"flush chain inet {self.table} input\n"
         if addresses:
-            rules += (f"add rule inet {self.table} input iifname \"lo\" "
-                      f"ip daddr {{ {', '.join(addresses)} }} icmp type echo-request drop\n")
+            rules += (
+                f'add rule inet {self.table} input iifname "lo" '
+                f"ip daddr {{ {', '.join(addresses)} }} icmp type echo-request drop\n"
+            )
         self._run(rules)
         self.silenced = tuple(addresses)
 
@@ -114,11 +123,13 @@ class NftDrop:
         self.drop()
 
     def remove(self) -> None:
-        subprocess.run([self.nft, "delete", "table", "inet", self.table], check=False,
-                       capture_output=True)
+        subprocess.run(
+            [self.nft, "delete", "table", "inet", self.table], check=False, capture_output=True
+        )
 
 
 # -- snmpd ----------------------------------------------------------------------------------
+
 
 def free_udp_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
@@ -155,7 +166,7 @@ class Snmpd:
         script = f"{sys.executable} {SNMP_PASS} {self.values_path}"
         self.conf.write_text(
             f"rocommunity {V2C_COMMUNITY} 127.0.0.1\n"
-            f"createUser {V3_USER} SHA \"{V3_AUTH}\" AES \"{V3_PRIV}\"\n"
+            f'createUser {V3_USER} SHA "{V3_AUTH}" AES "{V3_PRIV}"\n'
             f"rouser {V3_USER} priv\n"
             # ifEntry is shadowed by the script: fake interfaces, no host interface touched.
             f"pass .1.3.6.1.2.1.2.2.1 {script}\n"
@@ -172,14 +183,31 @@ class Snmpd:
         self.write_values()
 
     def start(self) -> None:
-        env = dict(os.environ, SNMP_PERSISTENT_DIR=str(self.persist), MIBS="",
-                   MIBDIRS=str(self.workdir / "no-mibs"))
+        env = dict(
+            os.environ,
+            SNMP_PERSISTENT_DIR=str(self.persist),
+            MIBS="",
+            MIBDIRS=str(self.workdir / "no-mibs"),
+        )
         self.log_path.write_text("")
         log = open(self.log_path, "ab")  # handed to the child, closed below
         self.proc = subprocess.Popen(
-            [self.binary, "-f", "-Lo", "-C", "-I", "-smux", "-c", str(self.conf), "-p",
-             str(self.workdir / "snmpd.pid"), f"udp:127.0.0.1:{self.port}"],
-            stdout=log, stderr=subprocess.STDOUT, env=env,
+            [
+                self.binary,
+                "-f",
+                "-Lo",
+                "-C",
+                "-I",
+                "-smux",
+                "-c",
+                str(self.conf),
+                "-p",
+                str(self.workdir / "snmpd.pid"),
+                f"udp:127.0.0.1:{self.port}",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
         )
         log.close()
         deadline = time.monotonic() + 10
@@ -191,8 +219,11 @@ class Snmpd:
                 break
             time.sleep(0.05)
         self.stop()
-        pytest.fail(f"snmpd did not start on udp:127.0.0.1:{self.port}:\n"
-                    f"{self.log_path.read_text(errors='replace')[-2000:]}", pytrace=False)
+        pytest.fail(
+            f"snmpd did not start on udp:127.0.0.1:{self.port}:\n"
+            f"{self.log_path.read_text(errors='replace')[-2000:]}",
+            pytrace=False,
+        )
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -207,3 +238,14 @@ class Snmpd:
     def restart(self) -> None:
         self.stop()
         self.start()
+
+
+@pytest.fixture
+def snmpd(tmp_path: Path) -> Iterator[Snmpd]:
+    """A real net-snmp agent on a free loopback UDP port, always stopped afterwards."""
+    agent = Snmpd(require_binary("snmpd", "snmpd"), tmp_path)
+    agent.start()
+    try:
+        yield agent
+    finally:
+        agent.stop()

@@ -17,7 +17,6 @@ import subprocess
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -69,16 +68,6 @@ def nft(request: pytest.FixtureRequest) -> Iterator[NftDrop]:
         yield table
     finally:
         table.remove()
-
-
-@pytest.fixture
-def snmpd(tmp_path: Path) -> Iterator[Snmpd]:
-    agent = Snmpd(require_binary("snmpd", "snmpd"), tmp_path)
-    agent.start()
-    try:
-        yield agent
-    finally:
-        agent.stop()
 
 
 StartProbes = Callable[..., Awaitable[Api]]

@@ -5,10 +5,9 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from probe_peers import SilentRange, Snmpd, require_binary, require_root
+from probe_peers import SilentRange, require_binary, require_root
 
 
 @pytest.fixture
@@ -26,13 +25,3 @@ def silent_range(request: pytest.FixtureRequest) -> Iterator[SilentRange]:
         yield rng
     finally:
         rng.remove()
-
-
-@pytest.fixture
-def snmpd(tmp_path: Path) -> Iterator[Snmpd]:
-    agent = Snmpd(require_binary("snmpd", "snmpd"), tmp_path)
-    agent.start()
-    try:
-        yield agent
-    finally:
-        agent.stop()
