@@ -61,7 +61,7 @@ def test_fields_map_onto_the_alert_and_times_become_utc() -> None:
     assert alert.title == "acme-fw-01 not answering ping"
     assert alert.severity == "critical"
     assert alert.description == "5/5 probes lost from probe-fra1-a"
-    assert alert.labels == {"customer": "acme", "device_ip": "10.20.0.5"}
+    assert alert.labels == {"customer": "acme", "device_ip": "127.0.20.5"}
     assert alert.starts_at == datetime(2026, 3, 3, 8, 14, 5, tzinfo=UTC)
     assert alert.ends_at == datetime(2026, 3, 3, 8, 31, 40, tzinfo=UTC)
     assert alert.raw == payload

@@ -25,13 +25,13 @@ ACME = "R0UT1NGKEYFORACMECUSTOMER0000000"
 GLOBEX = "R0UT1NGKEYFORGLOBEXCUSTOMER00000"
 DERIVED = pagerduty.derive_dedup_key(GLOBEX, "db-02", "Disk /var 95% full on db-02")
 EXPECTED: dict[str, list[tuple[str, AlertStatus]]] = {
-    "v2-trigger.json": [(f"{ACME}:acme/fra1/10.20.0.5/icmp", AlertStatus.FIRING)],
-    "v2-acknowledge.json": [(f"{ACME}:acme/fra1/10.20.0.5/icmp", AlertStatus.ACKNOWLEDGED)],
-    "v2-resolve.json": [(f"{ACME}:acme/fra1/10.20.0.5/icmp", AlertStatus.RESOLVED)],
+    "v2-trigger.json": [(f"{ACME}:acme/fra1/127.0.20.5/icmp", AlertStatus.FIRING)],
+    "v2-acknowledge.json": [(f"{ACME}:acme/fra1/127.0.20.5/icmp", AlertStatus.ACKNOWLEDGED)],
+    "v2-resolve.json": [(f"{ACME}:acme/fra1/127.0.20.5/icmp", AlertStatus.RESOLVED)],
     "v2-trigger-no-dedup-key.json": [(f"{GLOBEX}:{DERIVED}", AlertStatus.FIRING)],
     "v2-batch-array.json": [
-        (f"{ACME}:acme/fra1/10.20.0.5/icmp", AlertStatus.FIRING),
-        (f"{ACME}:acme/fra1/10.20.0.6/icmp", AlertStatus.RESOLVED),
+        (f"{ACME}:acme/fra1/127.0.20.5/icmp", AlertStatus.FIRING),
+        (f"{ACME}:acme/fra1/127.0.20.6/icmp", AlertStatus.RESOLVED),
     ],
 }
 BROKEN = {
@@ -67,18 +67,18 @@ def test_it_rejects_broken_events(name: str) -> None:
 def test_a_trigger_maps_payload_fields() -> None:
     payload = load("pagerduty", "v2-trigger.json")
     (alert,) = pagerduty.parse(payload)
-    assert alert.title == "10.20.0.5 ICMP loss 100% (5/5)"
+    assert alert.title == "127.0.20.5 ICMP loss 100% (5/5)"
     assert alert.severity == "critical"
     assert alert.labels == {
         "routing_key": ACME,
-        "source": "10.20.0.5",
+        "source": "127.0.20.5",
         "component": "icmp",
         "group": "acme-fra1",
         "class": "ping failure",
     }
     assert alert.annotations == {
         "client": "probe-fra1-a",
-        "client_url": "http://127.0.0.1:8080/hosts/10.20.0.5",
+        "client_url": "http://127.0.0.1:8080/hosts/127.0.20.5",
     }
     assert alert.description == '{"loss_pct": 100, "probe": "probe-fra1-a", "rtt_avg_ms": null}'
     assert alert.starts_at == datetime(2026, 3, 3, 8, 14, 5, 123000, tzinfo=UTC)
@@ -106,7 +106,7 @@ def test_the_same_dedup_key_on_two_routing_keys_stays_two_alerts() -> None:
 def test_follow_ups_ignore_a_payload_and_are_titled_by_dedup_key() -> None:
     event = dict(load("pagerduty", "v2-acknowledge.json"), payload={"summary": 3})
     (alert,) = pagerduty.parse(event)
-    assert alert.title == "acme/fra1/10.20.0.5/icmp"
+    assert alert.title == "acme/fra1/127.0.20.5/icmp"
     assert alert.severity is None and alert.starts_at is None
 
 

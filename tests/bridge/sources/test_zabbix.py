@@ -72,7 +72,7 @@ def test_a_problem_maps_host_tags_and_severity() -> None:
         "scope": "availability",
         "component": "network,health",  # a tag given twice keeps both values
         "host": "acme-fw-01",
-        "host_ip": "10.20.0.5",
+        "host_ip": "127.0.20.5",
         "trigger_id": "23687",
     }
     assert alert.annotations == {
@@ -193,7 +193,7 @@ PARAMS = {
     "trigger_description": "",
     "host_name": "acme-fw-01",
     "host_visible_name": "ACME firewall 01",
-    "host_ip": "10.20.0.5",
+    "host_ip": "127.0.20.5",
     # in a problem message the recovery and update macros stay unexpanded
     "recovery_event_id": "{EVENT.RECOVERY.ID}",
     "recovery_timestamp": "{EVENT.RECOVERY.TIMESTAMP}",
