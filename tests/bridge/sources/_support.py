@@ -47,8 +47,9 @@ json_scalars = (
 )
 json_values = st.recursive(
     json_scalars,
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=12), children, max_size=5),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5)
+    ),
     max_leaves=15,
 )
 # Strings shaped like what parsers look for, so mutations hit the interesting branches.
@@ -134,9 +135,7 @@ def check_contract(parse: Callable[[object], list[Alert]], payload: object) -> N
         assert alert.severity is None or isinstance(alert.severity, str)
         assert isinstance(alert.description, str)
         assert all(isinstance(k, str) and isinstance(v, str) for k, v in alert.labels.items())
-        assert all(
-            isinstance(k, str) and isinstance(v, str) for k, v in alert.annotations.items()
-        )
+        assert all(isinstance(k, str) and isinstance(v, str) for k, v in alert.annotations.items())
         for moment in (alert.starts_at, alert.ends_at):
             assert moment is None or moment.utcoffset() is not None
         assert isinstance(alert.raw, dict)

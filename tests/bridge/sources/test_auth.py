@@ -163,9 +163,7 @@ def test_a_replayed_body_with_a_fresh_timestamp_but_old_signature_fails() -> Non
         (_ts_headers("9" * 40), "bad timestamp"),
     ],
 )
-def test_hmac_timestamp_header_must_be_unix_seconds(
-    headers: dict[str, str], expected: str
-) -> None:
+def test_hmac_timestamp_header_must_be_unix_seconds(headers: dict[str, str], expected: str) -> None:
     assert reason(HMAC_TS, headers) == expected
 
 
