@@ -2,7 +2,8 @@
 
 CSV: one file per table, header = the column keys of the JSON, values exactly as in the JSON
 (durations in whole seconds, percentages 0..100, instants ISO 8601 with the UTC offset,
-booleans true/false, empty for null).
+booleans true/false, empty for null), except text that a spreadsheet would run as a formula:
+it gets a leading apostrophe (``reports.formulas``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+from reports.formulas import csv_text
 
 __all__ = ["FORMATS", "render", "render_csv", "render_json", "write_report"]
 
@@ -29,6 +32,8 @@ def _csv_value(value: Any) -> Any:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, str):
+        return csv_text(value)
     return value
 
 

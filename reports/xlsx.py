@@ -4,18 +4,23 @@ Cell types: durations are Excel time fractions (seconds / 86400) formatted ``[h]
 (sum them, compare them, they stay durations); percentages are fractions formatted
 ``0.000%``; instants are local wall-clock datetimes in the report's zone (named in each
 header; Excel has no zones, so the repeated hour of a DST change shows twice); booleans are
-TRUE/FALSE. The header row is frozen and filterable.
+TRUE/FALSE; text is always a string cell, never a formula (``reports.formulas``). The
+header row is frozen and filterable.
 """
 
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from reports.formulas import formula_like
 
 __all__ = ["SHEET_NAMES", "render_xlsx"]
 
@@ -53,6 +58,17 @@ def cell_value(value: Any, kind: str) -> Any:
     return value
 
 
+def append_row(ws: Worksheet, values: Sequence[Any]) -> None:
+    """Append a row; text that looks like a formula stays a quoted string cell (openpyxl
+    would otherwise store ``=...`` as a live formula)."""
+    ws.append(values)
+    for j, value in enumerate(values, start=1):
+        if isinstance(value, str) and formula_like(value):
+            cell = ws.cell(row=ws.max_row, column=j)
+            cell.data_type = "s"
+            cell.quotePrefix = True
+
+
 def render_xlsx(report: dict[str, Any]) -> bytes:
     wb = Workbook()
     info = wb.active
@@ -76,7 +92,7 @@ def render_xlsx(report: dict[str, Any]) -> bytes:
         *(("Definition", d) for d in report["policy"]["definitions"]),
     ]
     for row in lines:
-        info.append(list(row))
+        append_row(info, row)
     for cell in info["A"]:
         cell.font = _HEAD
     info.column_dimensions["A"].width = 24
@@ -85,7 +101,7 @@ def render_xlsx(report: dict[str, Any]) -> bytes:
     for name, table in report["tables"].items():
         ws = wb.create_sheet(SHEET_NAMES.get(name, name[:31]))
         cols = table["columns"]
-        ws.append([
+        append_row(ws, [
             f"{col['label']} ({p['tz']})" if col["type"] == "datetime" else col["label"]
             for col in cols
         ])
@@ -93,7 +109,7 @@ def render_xlsx(report: dict[str, Any]) -> bytes:
             cell.font = _HEAD
             cell.fill = _FILL
         for row in table["rows"]:
-            ws.append([cell_value(row[col["key"]], col["type"]) for col in cols])
+            append_row(ws, [cell_value(row[col["key"]], col["type"]) for col in cols])
         for j, col in enumerate(cols, start=1):
             letter = get_column_letter(j)
             number_format = FORMATS.get(col["type"])

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
 
+from bridge import cli
 from bridge.api import reports as reports_api
 from bridge.app import build_app
 from bridge.commands.demo_data import fill
-from tests.conftest import TOKENS, Api
+from tests.bridge.ingest_fixtures import post
+from tests.conftest import EXAMPLE_CONFIG, TOKENS, Api
+from tests.reports.test_spreadsheet_formulas import HOSTILE, assert_xlsx_holds_text, csv_cells
 
 AFTER = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
@@ -115,3 +119,52 @@ async def test_bad_and_future_months(rapi):
 async def test_openapi_describes_the_report_routes(rapi):
     doc = await rapi.ok("GET", "/api/v1/openapi.json", as_=None)
     assert "/api/v1/reports/{customer}/{month}" in doc["paths"]
+
+
+async def _plant_formulas(rapi: Api) -> None:
+    """Tickets of October whose title, assignee, comment and alert labels are formula text."""
+    rapi.clock.set(datetime(2026, 10, 20, 10, 0, tzinfo=UTC))
+    for i, text in enumerate(HOSTILE):
+        ticket = await rapi.create(title=text)
+        await rapi.assign(ticket["id"], HOSTILE[-1 - i])
+        await rapi.comment(ticket["id"], text)
+    reply = await post(rapi, "generic", {
+        "id": "formula/1", "status": "firing", "title": "@SUM(A1)",
+        "labels": {"customer": "acme", "team": "=1+1", "note": "-2+3"},
+    })
+    assert reply.status < 300, reply
+    rapi.clock.set(AFTER)
+
+
+def _assert_csv_neutralised(data: bytes) -> None:
+    rows = csv_cells(data)
+    header = rows[0]
+    titles = [row[header.index("title")] for row in rows[1:]]
+    assignees = [row[header.index("assignee")] for row in rows[1:]]
+    for text in HOSTILE:
+        assert "'" + text in titles and "'" + text in assignees, text
+    assert not any(text in titles for text in HOSTILE)
+
+
+async def test_formula_text_stays_text_in_the_downloads(rapi):
+    await _plant_formulas(rapi)
+    auth = {"Authorization": f"Bearer {TOKENS['carol']}"}
+    async with rapi.client.get("/reports/acme/2026-10.xlsx", headers=auth) as resp:
+        assert resp.status == 200
+        assert_xlsx_holds_text(await resp.read(), set(HOSTILE))
+    async with rapi.client.get("/reports/acme/2026-10.csv?table=tickets", headers=auth) as resp:
+        assert resp.status == 200
+        _assert_csv_neutralised(await resp.read())
+
+
+async def test_formula_text_stays_text_in_report_files(rapi, store_url, tmp_path):
+    await _plant_formulas(rapi)
+    out = tmp_path / "out"
+    code = cli.main([
+        "report", "--config", str(EXAMPLE_CONFIG), "--month", "2026-10", "--customer", "acme",
+        "--format", "xlsx,csv", "--out", str(out), "--database-url", store_url,
+    ])
+    assert code == 0
+    month = Path(out, "acme", "2026-10")
+    assert_xlsx_holds_text((month / "report.xlsx").read_bytes(), set(HOSTILE))
+    _assert_csv_neutralised((month / "tickets.csv").read_bytes())
