@@ -31,6 +31,7 @@ from bridge.prober import Prober
 from bridge.routing import Router
 from bridge.service import Services
 from bridge.store import Engines, Writer, create_engines, migrate
+from bridge.web import routes as web_routes
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +119,7 @@ def build_app(
     alert_api.add_routes(app)
     sla_api.add_routes(app)
     report_api.add_routes(app)
+    web_routes.add_routes(app)
     kept_report_api.add_routes(app)
     health.add_routes(app)
     metrics_routes(app)

@@ -1,12 +1,10 @@
 """Monthly SLA report pages and downloads for account managers (and admins, engineers, and
 customers for their own customer only).
 
-Pages need the token too: a browser cannot send a bearer header from a link, so ``POST
-/login`` takes the token from a form and sets it as an HttpOnly, SameSite=Strict cookie;
-every route here accepts that cookie as well as ``Authorization: Bearer``. Without a valid
-token an HTML page redirects to ``/login``; the JSON and download routes answer 401. A
-customer asking for another customer's report gets 404 (ids do not leak). Reports are
-computed on request, in a worker thread, as of the service clock.
+People sign in with their account (bridge.web.login); machines send ``Authorization:
+Bearer``. Without either an HTML page redirects to ``/login``; the JSON and download routes
+answer 401. A customer asking for another customer's report gets 404 (ids do not leak).
+Reports are computed on request, in a worker thread, as of the service clock.
 """
 
 from __future__ import annotations
@@ -20,14 +18,14 @@ from aiohttp import web
 
 from bridge import reporting
 from bridge.api import openapi
-from bridge.api.auth import Principal, bearer
+from bridge.api.auth import Principal
 from bridge.api.errors import ApiError
 from bridge.api.sla import POLICIES
-from bridge.api.tickets import SERVICES, TOKENS
+from bridge.api.tickets import SERVICES
 from bridge.config import Role
+from bridge.web.identity import caller
 from reports import render, render_csv
 
-COOKIE = "slabridge_token"
 ROLES = (Role.ADMIN, Role.ACCOUNT_MANAGER, Role.ENGINEER, Role.CUSTOMER)
 _MONTH = r"{month:\d{4}-\d{2}}"
 
@@ -38,22 +36,9 @@ table{{border-collapse:collapse}}td,th{{border:1px solid #ccd;padding:4px 8px;te
 .error{{color:#c0392b}}input{{font-size:14px;padding:4px}}</style></head><body>{body}</body></html>"""
 
 
-def _token(request: web.Request) -> str | None:
-    return bearer(request) or request.cookies.get(COOKIE) or None
-
-
-def _who(request: web.Request, *, page: bool) -> Principal:
-    """The caller; a page without a valid token redirects to /login, other routes 401/403."""
-    token = _token(request)
-    who = request.app[TOKENS].lookup(token) if token else None
-    if who is None:
-        if page:
-            raise web.HTTPSeeOther(f"/login?next={quote(request.path_qs, safe='')}")
-        raise ApiError(401, "missing bearer token" if token is None else "unknown token")
-    if who.role not in ROLES:
-        allowed = ", ".join(r.value for r in ROLES)
-        raise ApiError(403, f"role {who.role.value} may not do this (needs: {allowed})")
-    return who
+async def _who(request: web.Request, *, page: bool) -> Principal:
+    """The caller; a page without a session redirects to /login, other routes 401/403."""
+    return await caller(request, *ROLES, page=page)
 
 
 def _customer(request: web.Request, who: Principal) -> str:
@@ -65,7 +50,7 @@ def _customer(request: web.Request, who: Principal) -> str:
 
 
 async def _report(request: web.Request, *, page: bool) -> tuple[Principal, dict[str, Any]]:
-    who = _who(request, page=page)
+    who = await _who(request, page=page)
     customer = _customer(request, who)
     month = request.match_info["month"]
     svc = request.app[SERVICES]
@@ -130,7 +115,7 @@ async def report_json(request: web.Request) -> web.Response:
 
 
 async def report_index(request: web.Request) -> web.Response:
-    who = _who(request, page=True)
+    who = await _who(request, page=True)
     svc = request.app[SERVICES]
     now = svc.now()
     rows = []
@@ -151,65 +136,15 @@ async def report_index(request: web.Request) -> web.Response:
         f"({who.role.value}). Months are cut in each customer's time zone; the current month "
         f"runs up to now.</p><table><thead><tr><th>Customer</th><th>Month</th></tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>"
-        "<form method='post' action='/logout'><button>Sign out</button></form>"
+        "<p><a href='/'>Home</a></p>"
     )
     return web.Response(
         text=_PAGE.format(title="SLA reports", body=body), content_type="text/html"
     )
 
 
-def _login_form(error: str = "", next_url: str = "/reports") -> str:
-    err = f"<p class='error'>{escape(error)}</p>" if error else ""
-    return _PAGE.format(
-        title="Sign in — slabridge",
-        body=(
-            f"<h1>Sign in</h1>{err}<form method='post' action='/login'>"
-            f"<input type='hidden' name='next' value='{escape(next_url, quote=True)}'>"
-            "<label>API token <input type='password' name='token' autocomplete='off' "
-            "autofocus required></label> <button type='submit'>Sign in</button></form>"
-        ),
-    )
-
-
-def _safe_next(value: str | None) -> str:
-    # Only local paths: never redirect to another site after a login.
-    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
-        return value
-    return "/reports"
-
-
-async def login_form(request: web.Request) -> web.Response:
-    page = _login_form(next_url=_safe_next(request.query.get("next")))
-    return web.Response(text=page, content_type="text/html")
-
-
-async def login(request: web.Request) -> web.Response:
-    form = await request.post()
-    token = str(form.get("token", "")).strip()
-    next_url = _safe_next(str(form.get("next", "")))
-    who = request.app[TOKENS].lookup(token) if token else None
-    if who is None:
-        return web.Response(
-            text=_login_form("Unknown token.", next_url), content_type="text/html", status=401
-        )
-    resp = web.HTTPSeeOther(next_url)
-    resp.set_cookie(
-        COOKIE, token, httponly=True, samesite="Strict", path="/", secure=request.secure
-    )
-    raise resp
-
-
-async def logout(_request: web.Request) -> web.Response:
-    resp = web.HTTPSeeOther("/login")
-    resp.del_cookie(COOKIE, path="/")
-    raise resp
-
-
 def add_routes(app: web.Application) -> None:
-    """Report pages, downloads, the JSON API and the login form."""
-    app.router.add_get("/login", login_form)
-    app.router.add_post("/login", login)
-    app.router.add_post("/logout", logout)
+    """Report pages, downloads and the JSON API (sign-in: bridge.web.login)."""
     app.router.add_get("/reports", report_index)
     app.router.add_get("/reports/{customer}/" + _MONTH + ".xlsx", report_xlsx)
     app.router.add_get("/reports/{customer}/" + _MONTH + ".csv", report_csv)
@@ -225,7 +160,7 @@ _PARAMS = [
 ]
 _RESP = {
     "400": {"description": "not a month such as 2026-10"},
-    "401": {"description": "missing or unknown token (bearer header or login cookie)"},
+    "401": {"description": "not signed in, or a missing or unknown bearer token"},
     "403": {"description": "role not allowed"},
     "404": {"description": "no such customer (or not yours), or a month not started yet"},
 }
@@ -265,27 +200,6 @@ openapi.register(
         "/reports": {
             "get": {"summary": "Customers and months (HTML)",
                     "responses": {"200": {"description": "HTML"}}}
-        },
-        "/logout": {
-            "post": {
-                "summary": "Sign out: clears the login cookie and redirects to /login",
-                "security": [],
-                "responses": {"303": {"description": "signed out"}},
-            }
-        },
-        "/login": {
-            "get": {
-                "summary": "The sign-in form (HTML) for account managers' browsers",
-                "security": [],
-                "responses": {"200": {"description": "HTML"}},
-            },
-            "post": {
-                "summary": "Sign in with an API token (form field `token`); sets an HttpOnly "
-                           "SameSite=Strict cookie and redirects to /reports",
-                "security": [],
-                "responses": {"303": {"description": "signed in"},
-                              "401": {"description": "unknown token"}},
-            }
         },
     }
 )

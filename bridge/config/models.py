@@ -390,6 +390,10 @@ class ServiceConfig(Strict):
     ticket_prefix: Annotated[str, Field(pattern=r"^[A-Z]{2,6}$")] = "INC"
     report_day: Annotated[int, Field(ge=1, le=28)] = 1
     report_hour: Annotated[int, Field(ge=0, le=23)] = 6
+    #: reverse proxies whose X-Forwarded-Proto/-For are believed (login cookies, throttling)
+    trusted_proxies: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = Field(
+        default_factory=list
+    )
 
 
 class Config(Strict):
