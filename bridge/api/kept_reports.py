@@ -28,7 +28,7 @@ def _version_json(row: dict[str, Any]) -> dict[str, Any]:
 
 
 async def list_versions(request: web.Request) -> web.Response:
-    who = _who(request, page=False)
+    who = await _who(request, page=False)
     customer = _customer(request, who)
     month = request.match_info["month"]
     svc = request.app[SERVICES]
@@ -39,7 +39,7 @@ async def list_versions(request: web.Request) -> web.Response:
 
 
 async def get_version(request: web.Request) -> web.Response:
-    who = _who(request, page=False)
+    who = await _who(request, page=False)
     customer = _customer(request, who)
     month = request.match_info["month"]
     try:
@@ -57,7 +57,7 @@ async def get_version(request: web.Request) -> web.Response:
 
 async def regenerate(request: web.Request) -> web.Response:
     """Compute the month again with the current policy and keep it as a new version."""
-    who = _who(request, page=False)
+    who = await _who(request, page=False)
     if who.role not in REGENERATORS:
         raise ApiError(403, f"role {who.role.value} may not regenerate reports")
     customer = _customer(request, who)
