@@ -28,12 +28,15 @@ import numpy as np
 import pandas as pd
 
 import sla
-from reports.figures import Engine, Figures, compute, gc_paused
+from reports.figures import STATE_COLUMNS, Engine, Figures, compute, gc_paused
 from reports.model import PROACTIVE_ORIGINS, ReportInput
 from reports.timefmt import iso_local, iso_one
 from sla.instants import to_epoch
 
-__all__ = ["DEFINITIONS", "REPORT_VERSION", "TABLES", "assemble", "build_report", "build_reports"]
+__all__ = [
+    "DEFINITIONS", "REPORT_VERSION", "TABLES", "assemble", "build_report", "build_reports",
+    "check_accounting",
+]
 
 REPORT_VERSION = 1
 DEFINITIONS = (
@@ -47,9 +50,22 @@ DEFINITIONS = (
     "while all of its devices are.",
     "An outage is covered by a ticket on the same device (or a parent it depends on) whose "
     "entered-to-resolved span overlaps it; an outage without one is a gap the desk missed.",
+    "Every second of the month is accounted once per device: maintenance first, then the "
+    "monitored state (up, degraded, down, unreachable), else unknown; the parts add up to the "
+    "period.",
+    "A clock stops at its event (reaction: the first assignment, or a resolution before any; "
+    "resolution: resolved or closed); a breached clock is still running, paused or stopped.",
 )
 
 Col = tuple[str, str, str]  # key, label, type
+_STATE_LABELS = {
+    "state_up": "Up",
+    "state_degraded": "Degraded (up)",
+    "state_down": "Down",
+    "state_unreachable": "Unreachable",
+    "state_unknown": "Unknown (no data)",
+    "state_maintenance": "Maintenance",
+}
 TABLES: dict[str, tuple[str, tuple[Col, ...]]] = {
     "breaches": (
         "Breaches",
@@ -108,9 +124,13 @@ TABLES: dict[str, tuple[str, tuple[Col, ...]]] = {
             ("reaction", "Reaction", "seconds"),
             ("reaction_target", "Reaction target", "seconds"),
             ("reaction_state", "Reaction", "text"),
+            ("reaction_clock", "Reaction clock", "text"),
+            ("reaction_stopped", "Reaction stopped", "datetime"),
             ("resolution", "Resolution", "seconds"),
             ("resolution_target", "Resolution target", "seconds"),
             ("resolution_state", "Resolution", "text"),
+            ("resolution_clock", "Resolution clock", "text"),
+            ("resolution_stopped", "Resolution stopped", "datetime"),
             ("met", "Met", "bool"),
             ("running", "Running", "bool"),
         ),
@@ -130,6 +150,15 @@ TABLES: dict[str, tuple[str, tuple[Col, ...]]] = {
             ("excluded", "Excluded in total", "seconds"),
             ("counted", "Counted time", "seconds"),
             ("coverage_pct", "Data coverage %", "pct"),
+        ),
+    ),
+    "accounting": (
+        "Where every second of the month went, per device",
+        (
+            ("device", "Device", "text"),
+            *((c, _STATE_LABELS.get(c, c.removeprefix("state_").capitalize()), "seconds")
+              for c in STATE_COLUMNS),
+            ("period", "Period", "seconds"),
         ),
     ),
     "services": (
@@ -225,7 +254,7 @@ _AT_SEQ = attrgetter("at", "seq")
 def _facts(events: Sequence[sla.ClockEvent], as_of: Any) -> dict[str, Any]:
     """Entered/assigned/resolved instants, assignee, initial priority and reopens at as-of."""
     ev = sorted((e for e in events if e.at <= as_of), key=_AT_SEQ)
-    entered = assigned = resolved = None
+    entered = assigned = resolved = first_stop = None
     assignee = None
     initial = None
     status = "new"
@@ -245,6 +274,8 @@ def _facts(events: Sequence[sla.ClockEvent], as_of: Any) -> dict[str, Any]:
             new = str(d.get("to"))
             if new in stop and status not in stop:
                 resolved = to_epoch(e.at)
+                if first_stop is None:
+                    first_stop = resolved
             elif new not in stop and status in stop:
                 resolved = None
                 reopened += 1
@@ -253,10 +284,13 @@ def _facts(events: Sequence[sla.ClockEvent], as_of: Any) -> dict[str, Any]:
             assignee = d["assignee"]
             if assigned is None:
                 assigned = to_epoch(e.at)
+    reacted = assigned if first_stop is None or (
+        assigned is not None and assigned <= first_stop) else first_stop
     return {
         "entered": entered,
         "assigned": assigned,
         "resolved": resolved,
+        "reacted": reacted,
         "assignee": assignee,
         "initial_priority": initial,
         "reopened": reopened,
@@ -312,6 +346,9 @@ def _assemble(inp: ReportInput, fig: Figures) -> dict[str, Any]:
     s_tg = np.asarray(c["resolution_target"]).astype(np.int64)
     proactive = np.array([t.origin in PROACTIVE_ORIGINS for t in tickets], dtype=bool)
     running = ~np.isin(status, list(sla.STOP_STATUSES))
+    r_stopped = np.asarray(c["reaction_stopped"], dtype=bool)
+    s_stopped = np.asarray(c["resolution_stopped"], dtype=bool)
+    paused = np.isin(status, list(inp.policy.pause_statuses))
 
     # outages, matched to tickets
     spans: dict[str, list[tuple[int, int, str]]] = {}
@@ -361,15 +398,18 @@ def _assemble(inp: ReportInput, fig: Figures) -> dict[str, Any]:
     stamps = iso_local(
         [f["entered"] for f in facts] + [f["assigned"] for f in facts]
         + [f["resolved"] for f in facts]
+        + [f["reacted"] if r_stopped[i] else None for i, f in enumerate(facts)]
+        + [f["resolved"] if s_stopped[i] else None for i, f in enumerate(facts)]
         + [r[1] for r in out_raw] + [r[2] for r in out_raw]
         + [r[1] for r in m_raw] + [r[2] for r in m_raw]
         + x_start + x_end + ([] if same_sat else x_sat) + ([] if same_eat else x_eat),
         tz,
     )
-    cut = np.cumsum([0, n_t, n_t, n_t, n_o, n_o, n_m, n_m, n_ex, n_ex, 0 if same_sat else n_ex,
-                     0 if same_eat else n_ex]).tolist()
-    (entered_iso, assigned_iso, resolved_iso, o_start, o_end, m_start, m_end,
-     ex_start, ex_end, ex_sat, ex_eat) = (stamps[a:b] for a, b in itertools.pairwise(cut))
+    cut = np.cumsum([0, n_t, n_t, n_t, n_t, n_t, n_o, n_o, n_m, n_m, n_ex, n_ex,
+                     0 if same_sat else n_ex, 0 if same_eat else n_ex]).tolist()
+    (entered_iso, assigned_iso, resolved_iso, r_stop_iso, s_stop_iso, o_start, o_end, m_start,
+     m_end, ex_start, ex_end, ex_sat, ex_eat) = (
+        stamps[a:b] for a, b in itertools.pairwise(cut))
     if same_sat:
         ex_sat = ex_start
     if same_eat:
@@ -400,9 +440,15 @@ def _assemble(inp: ReportInput, fig: Figures) -> dict[str, Any]:
                 "reaction": int(r_el[i]),
                 "reaction_target": int(r_tg[i]),
                 "reaction_state": str(rs),
+                "reaction_clock": "stopped" if r_stopped[i] else "running",
+                "reaction_stopped": r_stop_iso[i],
                 "resolution": int(s_el[i]),
                 "resolution_target": int(s_tg[i]),
                 "resolution_state": str(ss),
+                "resolution_clock": (
+                    "stopped" if s_stopped[i] else "paused" if paused[i] else "running"
+                ),
+                "resolution_stopped": s_stop_iso[i],
                 "met": False if any_breach else True if both_met else None,
                 "running": bool(running[i]),
             }
@@ -457,6 +503,15 @@ def _assemble(inp: ReportInput, fig: Figures) -> dict[str, Any]:
     a_cols = {k: (avail[k] if take is None else avail[k][take]).tolist() for k in (
         "availability", "down_seconds", "outage_count", "longest_outage_seconds",
         "maintenance_seconds", "excluded_seconds", "counted_seconds", "coverage_pct")}
+    period_seconds = end_epoch - start_epoch
+    state_cols = {k: (avail[k] if take is None else avail[k][take]).tolist()
+                  for k in STATE_COLUMNS}
+    accounting_rows = [
+        {"device": d.id, **{k: int(state_cols[k][i]) for k in STATE_COLUMNS},
+         "period": period_seconds}
+        for i, d in enumerate(inp.devices)
+    ]
+    check_accounting(accounting_rows)
     avail_rows = []
     for i, d in enumerate(inp.devices):
         av = a_cols["availability"][i]
@@ -629,6 +684,7 @@ def _assemble(inp: ReportInput, fig: Figures) -> dict[str, Any]:
             "priorities": _table("priorities", prio_rows),
             "tickets": _table("tickets", ticket_rows),
             "availability": _table("availability", avail_rows),
+            "accounting": _table("accounting", accounting_rows),
             "services": _table("services", service_rows),
             "outages": _table("outages", outage_rows),
             "maintenance": _table("maintenance", maint_rows),
@@ -636,6 +692,17 @@ def _assemble(inp: ReportInput, fig: Figures) -> dict[str, Any]:
             "explanation": _table("explanation", explain_rows),
         },
     }
+
+
+def check_accounting(rows: Sequence[dict[str, Any]]) -> None:
+    """Raise ValueError unless every device's parts add up to the period: a report whose
+    seconds do not add up must never leave the builder."""
+    for row in rows:
+        parts = sum(row[k] for k in STATE_COLUMNS)
+        if parts != row["period"]:
+            raise ValueError(
+                f"accounting of {row['device']} adds up to {parts} s, not {row['period']} s"
+            )
 
 
 def assemble(inputs: Sequence[ReportInput], figures: Sequence[Figures]) -> list[dict]:

@@ -28,7 +28,10 @@ from reports.model import ReportInput
 from sla.frames import EVENT_COLUMNS, device_frames, service_frames, ticket_clocks_frame
 from sla.instants import to_epoch
 
-__all__ = ["CLOCK_COLUMNS", "Columns", "Engine", "Figures", "compute", "gc_paused", "services_of"]
+__all__ = [
+    "CLOCK_COLUMNS", "STATE_COLUMNS", "Columns", "Engine", "Figures", "compute", "gc_paused",
+    "services_of",
+]
 
 Engine = Literal["frames", "scalar"]
 CLOCK_COLUMNS = (
@@ -40,6 +43,15 @@ CLOCK_COLUMNS = (
     "resolution_elapsed",
     "resolution_target",
     "resolution_state",
+    "reaction_stopped",
+    "resolution_stopped",
+)
+#: Seconds of each device state and of maintenance (:func:`sla.state_seconds`), in reading
+#: order: a state sla/ may add later comes before maintenance.
+_STATE_ORDER = ("up", "degraded", "down", "unreachable", "unknown")
+STATE_COLUMNS = tuple(
+    f"state_{s}"
+    for s in (*_STATE_ORDER, *sorted(sla.DEVICE_STATES - set(_STATE_ORDER)), "maintenance")
 )
 AVAIL_COLUMNS = (
     "availability",
@@ -52,6 +64,7 @@ AVAIL_COLUMNS = (
     "longest_outage_seconds",
     "coverage_pct",
 )
+DEVICE_COLUMNS = AVAIL_COLUMNS + STATE_COLUMNS
 
 
 @dataclass
@@ -162,7 +175,8 @@ def _empty_clocks() -> pd.DataFrame:
 
 
 def _empty_avail(name: str = "device_id") -> pd.DataFrame:
-    return pd.DataFrame({c: [] for c in AVAIL_COLUMNS}, index=pd.Index([], name=name))
+    cols = DEVICE_COLUMNS if name == "device_id" else AVAIL_COLUMNS
+    return pd.DataFrame({c: [] for c in cols}, index=pd.Index([], name=name))
 
 
 def _bounds(owner: np.ndarray, n: int) -> np.ndarray:
@@ -181,7 +195,7 @@ def _compute_frames(inputs: Sequence[ReportInput]) -> list[Figures]:
     n = len(inputs)
     clocks = [Columns.of(_empty_clocks(), CLOCK_COLUMNS)] * n
     explains = [Columns.of(pd.DataFrame({c: [] for c in EXPLAIN_COLUMNS}), EXPLAIN_COLUMNS)] * n
-    avails = [Columns.of(_empty_avail(), AVAIL_COLUMNS)] * n
+    avails = [Columns.of(_empty_avail(), DEVICE_COLUMNS)] * n
     outages: list[dict[str, list[tuple[int, int, int]]]] = [{} for _ in range(n)]
     svc_members = [services_of(inp) for inp in inputs]
     services = [Columns.of(_empty_avail("service"), AVAIL_COLUMNS)] * n
@@ -251,7 +265,7 @@ def _compute_frames(inputs: Sequence[ReportInput]) -> list[Figures]:
         frame, owner = _by_owner(frame, keys // 2**20)
         keys = frame.index.to_numpy(dtype=np.int64)
         b = _bounds(owner, n)
-        a_all = Columns.of(frame, AVAIL_COLUMNS)
+        a_all = Columns.of(frame, DEVICE_COLUMNS)
         for i in members:
             devs = inputs[i].devices
             avails[i] = a_all.take(
@@ -313,7 +327,7 @@ def _compute_scalar(inputs: Sequence[ReportInput]) -> list[Figures]:
                     t.id, c.priority, c.status,
                     c.reaction.elapsed_seconds, c.reaction.target_seconds, c.reaction.state,
                     c.resolution.elapsed_seconds, c.resolution.target_seconds,
-                    c.resolution.state,
+                    c.resolution.state, c.reaction.stopped, c.resolution.stopped,
                 )
             )
         clocks = (
@@ -322,23 +336,23 @@ def _compute_scalar(inputs: Sequence[ReportInput]) -> list[Figures]:
         )
         arows, outages = [], {}
         for dev in inp.devices:
-            r = sla.device_availability(
-                inp.period, inp.states.get(dev.id, ()), inp.maintenance.get(dev.id, ()),
-                inp.availability_policy,
-            )
+            states, windows = inp.states.get(dev.id, ()), inp.maintenance.get(dev.id, ())
+            r = sla.device_availability(inp.period, states, windows, inp.availability_policy)
+            split = sla.state_seconds(inp.period, states, windows)
             arows.append(
                 (
                     dev.id,
                     np.nan if r.availability is None else r.availability,
                     r.up_seconds, r.down_seconds, r.excluded_seconds, r.maintenance_seconds,
                     r.counted_seconds, r.outage_count, r.longest_outage_seconds, r.coverage_pct,
+                    *(split[c.removeprefix("state_")] for c in STATE_COLUMNS),
                 )
             )
             if r.outages:
                 outages[dev.id] = [(to_epoch(o.start), to_epoch(o.end), o.seconds)
                                    for o in r.outages]
         avail = (
-            pd.DataFrame(arows, columns=["device_id", *AVAIL_COLUMNS]).set_index("device_id")
+            pd.DataFrame(arows, columns=["device_id", *DEVICE_COLUMNS]).set_index("device_id")
             if arows else _empty_avail()
         )
         members = services_of(inp)
@@ -367,7 +381,7 @@ def _compute_scalar(inputs: Sequence[ReportInput]) -> list[Figures]:
             Figures(
                 Columns.of(clocks, CLOCK_COLUMNS),
                 Columns.of(explain_scalar(logs, inp.policy, now), EXPLAIN_COLUMNS),
-                Columns.of(avail, AVAIL_COLUMNS), outages,
+                Columns.of(avail, DEVICE_COLUMNS), outages,
                 Columns.of(services, AVAIL_COLUMNS), members,
             )
         )

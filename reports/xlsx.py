@@ -29,6 +29,7 @@ SHEET_NAMES = {
     "priorities": "Priorities",
     "tickets": "Tickets",
     "availability": "Availability",
+    "accounting": "Accounting",
     "services": "Services",
     "outages": "Outages",
     "maintenance": "Maintenance",

@@ -13,6 +13,7 @@ from sla.availability import (
     StateInterval,
     device_availability,
     service_availability,
+    state_seconds,
 )
 from sla.calendar import Calendar, Timeline, Window, parse_hours
 from sla.clocks import (
@@ -53,5 +54,6 @@ __all__ = [
     "device_availability",
     "parse_hours",
     "service_availability",
+    "state_seconds",
     "ticket_clocks",
 ]

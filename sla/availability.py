@@ -28,6 +28,7 @@ __all__ = [
     "StateInterval",
     "device_availability",
     "service_availability",
+    "state_seconds",
 ]
 
 DeviceState = Literal["up", "degraded", "down", "unreachable", "unknown"]
@@ -254,6 +255,25 @@ def device_availability(
     segments = _device_segments(lo, hi, intervals, maintenance, policy)
     maint = _clip(((to_epoch(w.start), to_epoch(w.end)) for w in maintenance), lo, hi)
     return _summarise(period, segments, sum(b - a for a, b in maint), policy)
+
+
+def state_seconds(
+    period: Period,
+    intervals: Sequence[StateInterval],
+    maintenance: Sequence[MaintenanceWindow] = (),
+) -> dict[str, int]:
+    """Seconds of the period in maintenance and in each device state, whatever the policy:
+    the figures a reader adds up to the period's length (maintenance first, as in the
+    accounting; time no interval covers is unknown). Keys: "maintenance" and every state."""
+    lo, hi = _bounds(period)
+    maint = _clip(((to_epoch(w.start), to_epoch(w.end)) for w in maintenance), lo, hi)
+    out = {"maintenance": sum(b - a for a, b in maint)} | dict.fromkeys(sorted(DEVICE_STATES), 0)
+    for iv in intervals:
+        a, b = max(to_epoch(iv.start), lo), min(to_epoch(iv.end), hi)
+        if b > a:
+            out[iv.state] += b - a - sum(max(0, min(b, y) - max(a, x)) for x, y in maint)
+    out["unknown"] += (hi - lo) - sum(out.values())
+    return out
 
 
 def service_availability(

@@ -57,6 +57,9 @@ EVENT_COLUMNS = ("ticket_id", "at", "seq", "kind", "priority", "status", "assign
 INTERVAL_COLUMNS = ("device_id", "start", "end", "state")
 MAINTENANCE_COLUMNS = ("device_id", "start", "end")
 _NS = 1_000_000_000
+_STATE_NAMES = tuple(sorted(DEVICE_STATES))
+_STATE_CODE = {name: k for k, name in enumerate(_STATE_NAMES)}
+_UNKNOWN = _STATE_CODE["unknown"]
 _PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
 
 
@@ -444,7 +447,8 @@ class _Segments:
     """Classified segments of every device: they partition ``[lo, hi)`` per device, in device
     code then time order (adjacent segments of one class are not merged)."""
 
-    __slots__ = ("cls", "depth", "dev", "hi", "ids", "known", "length", "lo", "ndev", "start")
+    __slots__ = ("cls", "depth", "dev", "hi", "ids", "known", "length", "lo", "ndev", "start",
+                 "state")
 
     def __init__(self, **kw: object) -> None:
         for k, v in kw.items():
@@ -503,6 +507,7 @@ def _device_segments(
     cls_of_code = np.array([cls_of.get(v, 0) for v in snames], dtype=np.int8)
     st_cls = cls_of_code[scodes]
     st_known = np.array([v != "unknown" for v in snames], dtype=bool)[scodes]
+    st_state = np.array([_STATE_CODE.get(v, _UNKNOWN) for v in snames], dtype=np.int8)[scodes]
     unknown_cls = cls_of["unknown"]
 
     md = mdev
@@ -529,19 +534,22 @@ def _device_segments(
     r_cls[ndev + k_s:] = 0
     r_known = np.zeros(ndev + k_s + 2 * k_m, dtype=bool)
     r_known[ndev:ndev + k_s:2] = st_known
+    r_state = np.full(ndev + k_s + 2 * k_m, _UNKNOWN, np.int8)
+    r_state[ndev:ndev + k_s:2] = st_state
     r_delta = np.zeros(ndev + k_s + 2 * k_m, dtype=np.int64)
     r_delta[ndev + k_s:ndev + k_s + k_m] = 1
     r_delta[ndev + k_s + k_m:] = -1
-    del dev, s, e, cs, ce, scodes, st_cls, st_known, ok, same
+    del dev, s, e, cs, ce, scodes, st_cls, st_known, st_state, ok, same
     o = _sort_order([r_dev, r_t, r_ord])
     del r_ord
     if o is not None:
         r_dev, r_t, r_is_state = r_dev[o], r_t[o], r_is_state[o]
-        r_cls, r_known, r_delta = r_cls[o], r_known[o], r_delta[o]
+        r_cls, r_known, r_delta, r_state = r_cls[o], r_known[o], r_delta[o], r_state[o]
     m = len(r_t)
     src = np.maximum.accumulate(np.where(r_is_state, np.arange(m), -1))
     cls = r_cls[src]
     known = r_known[src]
+    state = r_state[src]
     depth = np.cumsum(r_delta)
     cls = np.where(depth > 0, code["excluded"], cls)
     nxt = np.empty(m, dtype=np.int64)
@@ -554,7 +562,19 @@ def _device_segments(
     return _Segments(
         dev=r_dev[pos], start=r_t[pos], length=length[pos], cls=cls[pos].astype(np.int8),
         known=known[pos], depth=depth[pos], ids=ids, ndev=ndev, lo=lo, hi=hi,
+        state=state[pos],
     )
+
+
+def _state_seconds(seg: _Segments) -> dict[str, np.ndarray]:
+    """``state_<name>`` and ``state_maintenance`` seconds per device, as
+    :func:`sla.availability.state_seconds`: maintenance first, then the state."""
+    slot = np.where(seg.depth > 0, len(_STATE_NAMES), seg.state).astype(np.int64)
+    width = len(_STATE_NAMES) + 1
+    by = np.bincount(seg.dev * width + slot, weights=seg.length,
+                     minlength=width * seg.ndev).astype(np.int64)
+    names = [*_STATE_NAMES, "maintenance"]
+    return {f"state_{n}": by[k::width] for k, n in enumerate(names)}
 
 
 def _down_runs(d: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -617,8 +637,10 @@ def device_availability_frame(
 
     Columns: availability (0..1, NaN when wholly excluded), up_seconds, down_seconds,
     excluded_seconds, maintenance_seconds, counted_seconds, outage_count,
-    longest_outage_seconds, coverage_pct. ``devices`` adds devices without any row (all
-    unknown). Raises ValueError when intervals of one device overlap.
+    longest_outage_seconds, coverage_pct, and ``state_<state>`` for every device state plus
+    ``state_maintenance`` (:func:`sla.availability.state_seconds`: they sum to the period).
+    ``devices`` adds devices without any row (all unknown). Raises ValueError when intervals
+    of one device overlap.
     """
     return device_frames(period, intervals, maintenance, policy, devices)[0]
 
@@ -665,6 +687,8 @@ def device_frames(
     seg = _device_segments(period, intervals, maintenance, policy, devices)
     avail = _summary(seg.ndev, seg.ids, seg.lo, seg.hi, seg.dev, seg.length, seg.cls,
                      seg.known, seg.depth)
+    for name, col in _state_seconds(seg).items():
+        avail[name] = col
     return avail, _outages(seg.dev, seg.start, seg.length, seg.cls, seg.ids, "device_id")
 
 
