@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bridge.commands import demo_data, report
+from bridge.commands import demo_data, report, user
 from bridge.config import Config, ConfigError, load_config
 
 EXIT_BAD_CONFIG = 2
@@ -145,6 +145,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "report": report.run,
+    "user": user.run,
     "demo-data": demo_data.run,
     "probe": cmd_probe,
     "check-config": cmd_check_config,
@@ -174,6 +175,7 @@ def parser() -> argparse.ArgumentParser:
     _store_args(serve)
     report.register(sub)
     demo_data.register(sub)
+    user.register(sub)
     probe = sub.add_parser("probe", help="probe the configured devices once and print a table")
     probe.add_argument("--config", required=True)
     probe.add_argument("--once", action="store_true", help="run one cycle and exit")

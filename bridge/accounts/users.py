@@ -51,7 +51,7 @@ class User:
         )
 
 
-def _check(cfg: Config, name: str, role: str, customer: str | None, line: str | None) -> None:
+def check(cfg: Config, name: str, role: str, customer: str | None, line: str | None) -> None:
     if not re.match(NAME_PATTERN, name):
         raise AccountError(
             f"bad user name '{name}': letters, digits and . _ @ - only, at most 128"
@@ -82,7 +82,7 @@ def add(
     customer: str | None = None,
     line: str | None = None,
 ) -> User:
-    _check(cfg, name, role, customer, line)
+    check(cfg, name, role, customer, line)
     if get(conn, name) is not None:
         raise AccountError(f"user '{name}' exists already")
     if line is None and role in (Role.ENGINEER, Role.ADMIN):

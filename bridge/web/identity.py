@@ -23,7 +23,8 @@ from bridge.config import Role
 COOKIE = "slabridge_session"
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "X-CSRF-Token"
-_SESSION = "slabridge.session"
+_SESSION = web.RequestKey("slabridge.session", object)
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 HOMES = {
     Role.ADMIN: "/desk",
@@ -83,7 +84,7 @@ def clear_session_cookie(resp: web.StreamResponse) -> None:
 async def session(request: web.Request) -> Session | None:
     """The caller's live session (looked up once per request), refreshing its idle timer."""
     if _SESSION in request:
-        return request[_SESSION]
+        return request[_SESSION]  # type: ignore[return-value]
     found = None
     cookie = request.cookies.get(COOKIE)
     if cookie:
@@ -116,6 +117,10 @@ async def caller(request: web.Request, *roles: Role, page: bool) -> Principal:
             if page:
                 raise login_redirect(request)
             raise ApiError(401, "sign in, or send a bearer token")
+        if request.method not in SAFE_METHODS and not found.csrf_ok(
+            await presented_csrf(request)
+        ):
+            raise ApiError(403, f"missing or wrong CSRF token (send {CSRF_HEADER})")
     if roles and who.role not in roles:
         allowed = ", ".join(r.value for r in roles)
         raise ApiError(403, f"role {who.role.value} may not do this (needs: {allowed})")

@@ -124,9 +124,23 @@ async def portal(request: web.Request) -> web.Response:
     )
 
 
+async def whoami(request: web.Request) -> web.Response:
+    """The signed-in person and the session's CSRF token, for scripts in the pages (JSON is
+    not readable cross-origin, so this does not hand the token to another site)."""
+    found = await identity.session(request)
+    if found is None:
+        return web.json_response({"error": "not signed in"}, status=401)
+    u = found.user
+    return web.json_response({
+        "name": u.name, "role": u.role.value, "customer": u.customer,
+        "line": u.line.value if u.line else None, "csrf": found.csrf,
+    }, headers={"Cache-Control": "no-store"})
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/", front_door)
     app.router.add_get("/login", login_form)
     app.router.add_post("/login", login)
     app.router.add_post("/logout", logout)
     app.router.add_get("/portal", portal)
+    app.router.add_get("/session", whoami)

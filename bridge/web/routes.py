@@ -7,18 +7,37 @@ from pathlib import Path
 from aiohttp import web
 
 from bridge.api import openapi
-from bridge.web import login
+from bridge.web import admin_api, login
 
 STATIC = Path(__file__).resolve().parent / "static"
 
 
 def add_routes(app: web.Application) -> None:
     login.add_routes(app)
+    admin_api.add_routes(app)
     app.router.add_static("/static/web", STATIC)
+
+
+def html(summary: str, *codes: str) -> dict:
+    """An HTML page's OpenAPI entry (people's pages: session cookie, no bearer needed)."""
+    responses = {"200": {"description": "HTML"}, "303": {"description": "sign in first"}}
+    responses.update({c: {"description": "see the page"} for c in codes})
+    return {"get": {"summary": summary, "security": [], "responses": responses}}
 
 
 openapi.register(
     {
+        "/": html("The front door: the signed-in person's home, else /login"),
+        "/portal": html("A customer user's own tickets (placeholder portal)"),
+        "/static/web": html("CSS and JavaScript of the pages, shipped in the package"),
+        "/session": {
+            "get": {
+                "summary": "The signed-in person and the session's CSRF token (JSON)",
+                "security": [],
+                "responses": {"200": {"description": "who"},
+                              "401": {"description": "not signed in"}},
+            }
+        },
         "/login": {
             "get": {
                 "summary": "The sign-in form (HTML)",

@@ -1,4 +1,4 @@
-"""Report routes: who may see which report, the login cookie, downloads; on SQLite and
+"""Report routes: who may see which report, signed-in people, downloads; on SQLite and
 PostgreSQL (the demo month written through the real ticket commands)."""
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from bridge.commands.demo_data import fill
 from tests.bridge.ingest_fixtures import post
 from tests.conftest import EXAMPLE_CONFIG, TOKENS, Api
 from tests.reports.test_spreadsheet_formulas import HOSTILE, assert_xlsx_holds_text, csv_cells
+from tests.web.people import add_people, sign_in
 
 AFTER = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
@@ -67,28 +68,26 @@ async def test_an_account_manager_may_not_write_tickets(rapi):
     assert reply.status == 403
 
 
-async def test_login_sets_an_httponly_strict_cookie_that_opens_pages(rapi):
-    async with rapi.client.post(
-        "/login", data={"token": TOKENS["carol"], "next": "/reports"}, allow_redirects=False
-    ) as resp:
-        assert resp.status == 303 and resp.headers["Location"] == "/reports"
-        cookie = resp.headers["Set-Cookie"]
-    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+async def test_an_account_managers_session_opens_report_pages(rapi):
+    add_people(rapi.engines, rapi.cfg, "carol")
+    await sign_in(rapi.client, "carol")
     async with rapi.client.get("/reports/acme/2026-10") as resp:  # the client keeps cookies
         assert resp.status == 200
         page = await resp.text()
     assert "2026-10 · time zone Europe/Warsaw" in page
     assert 'href="/reports/acme/2026-10.xlsx"' in page
-    async with rapi.client.post("/login", data={"token": "wrong-token"}) as resp:
-        assert resp.status == 401
+    async with rapi.client.get("/reports/acme/2026-10.xlsx") as resp:
+        assert resp.status == 200
 
 
-async def test_login_never_redirects_off_site(rapi):
-    async with rapi.client.post(
-        "/login", data={"token": TOKENS["carol"], "next": "//evil.example/"},
-        allow_redirects=False,
+async def test_a_config_token_in_a_cookie_opens_nothing(rapi):
+    cookies = {"slabridge_token": TOKENS["carol"], "slabridge_session": TOKENS["carol"]}
+    async with rapi.client.get(
+        "/reports/acme/2026-10", cookies=cookies, allow_redirects=False
     ) as resp:
-        assert resp.headers["Location"] == "/reports"
+        assert resp.status == 303 and resp.headers["Location"].startswith("/login")
+    async with rapi.client.get("/api/v1/reports/acme/2026-10", cookies=cookies) as resp:
+        assert resp.status == 401
 
 
 async def test_downloads_carry_the_json_figures(rapi):

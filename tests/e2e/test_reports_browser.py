@@ -24,6 +24,7 @@ from bridge.config import load_config
 from reports.html import fmt
 from tests.conftest import EXAMPLE_CONFIG, REPO, TOKENS
 from tests.peers.ports import free_tcp_port
+from tests.web.people import PASSWORD, add_people
 
 pytestmark = pytest.mark.peers
 
@@ -52,6 +53,7 @@ def server(tmp_path: Path):
     engines = open_store(StoreOptions(f"sqlite:///{data / 'slabridge.db'}"))
     with engines.write.begin() as conn:
         fill(conn, cfg, 2026, 10)
+    add_people(engines, cfg, "carol")
     engines.dispose()
     port = free_tcp_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SLABRIDGE_")}
@@ -92,8 +94,9 @@ def test_account_manager_reads_and_downloads_a_month(browser, server, artifacts_
     context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.goto(f"{server}/reports")
-    assert "/login" in page.url  # no cookie yet: the page asks for the token
-    page.fill("input[name=token]", TOKENS["carol"])
+    assert "/login" in page.url  # not signed in yet: the page asks who it is
+    page.fill("input[name=name]", "carol")
+    page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(f"{server}/reports")
     page.locator("tr[data-customer='acme'] a", has_text="2026-10").click()
