@@ -1,8 +1,9 @@
 """Kept monthly reports: generated once a month for every customer, regenerated on request.
 
-A kept report is frozen with the policy it was computed with (the SLA policy and the calendars
-it names, and a hash of them), so a report an account manager showed a customer can be shown
-again unchanged after the contract's targets move.
+A kept report is frozen with the policy it was computed with (the SLA policy, the calendars
+it names and the version of the ``holidays`` tables, and a hash of them), so a report an
+account manager showed a customer can be shown again unchanged after the contract's targets
+move.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from bridge import reporting
 from bridge.config import Config
 from bridge.sla_live import Policies
 from bridge.store.schema import kept_reports
+from reports.calendar_rules import HOLIDAYS_VERSION
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,8 @@ def policy_snapshot(cfg: Config, customer_id: str) -> dict[str, Any]:
         "policy": policy.model_dump(mode="json"),
         "calendars": {n: cfg.calendars[n].model_dump(mode="json") for n in names},
         "timezone": customer.timezone,
+        # Holidays are data: new tables can move a business-time figure, so they are policy.
+        "holidays_version": HOLIDAYS_VERSION,
     }
 
 

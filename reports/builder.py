@@ -21,6 +21,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
+from datetime import date, timedelta
 from operator import attrgetter
 from typing import Any
 
@@ -28,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 import sla
+from reports.calendar_rules import HOLIDAYS_VERSION, describe_calendar
 from reports.figures import STATE_COLUMNS, Engine, Figures, compute, gc_paused
 from reports.model import PROACTIVE_ORIGINS, ReportInput
 from reports.timefmt import iso_local, iso_one
@@ -665,6 +667,8 @@ def _assemble(inp: ReportInput, fig: Figures) -> dict[str, Any]:
                 }
                 for p, t in sorted(inp.policy.targets.items())
             },
+            "calendars": _calendar_rules(inp),
+            "holidays_version": HOLIDAYS_VERSION,
             "definitions": list(DEFINITIONS),
         },
         "overview": {
@@ -692,6 +696,15 @@ def _assemble(inp: ReportInput, fig: Figures) -> dict[str, Any]:
             "explanation": _table("explanation", explain_rows),
         },
     }
+
+
+def _calendar_rules(inp: ReportInput) -> dict[str, str]:
+    """Each calendar of the policy's targets in words, with the month's holidays."""
+    m = inp.period.month
+    first = date(m.year, m.month, 1)
+    last = date(m.year + m.month // 12, m.month % 12 + 1, 1) - timedelta(days=1)
+    cals = {t.calendar.name: t.calendar for _, t in sorted(inp.policy.targets.items())}
+    return {name: describe_calendar(cal, first, last) for name, cal in cals.items()}
 
 
 def check_accounting(rows: Sequence[dict[str, Any]]) -> None:

@@ -90,6 +90,8 @@ def render_xlsx(report: dict[str, Any]) -> bytes:
         ("Device states", report["policy"]["device_states"]),
         ("Units", "Durations are [h]:mm:ss (Excel time); percentages are Excel percentages; "
                   f"times are local to {p['tz']}."),
+        *(("Calendar", words) for words in report["policy"]["calendars"].values()),
+        ("Holiday tables", f"holidays {report['policy']['holidays_version']}"),
         *(("Definition", d) for d in report["policy"]["definitions"]),
     ]
     for row in lines:

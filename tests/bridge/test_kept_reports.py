@@ -6,7 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from bridge import jobs
+import holidays
+import pytest
+
+from bridge import jobs, report_archive
 from bridge.api.sla import POLICIES
 from tests.conftest import Api, StartApi
 
@@ -67,3 +70,18 @@ async def test_a_regenerated_report_is_a_new_version_and_the_old_one_keeps_its_p
     assert old["report"] != new["report"]
     missing = await changed.call("GET", "/api/v1/reports/acme/2026-10/versions/9", as_="carol")
     assert missing.status == 404
+
+
+async def test_new_holiday_tables_give_a_regenerated_report_a_new_policy_hash(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api.clock.set(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
+    first = await api.ok("POST", "/api/v1/reports/acme/2026-10/versions", 201, as_="carol")
+    kept = await api.ok("GET", "/api/v1/reports/acme/2026-10/versions/1", as_="carol")
+    assert kept["policy"]["holidays_version"] == holidays.__version__
+    assert kept["report"]["policy"]["holidays_version"] == holidays.__version__
+    monkeypatch.setattr(report_archive, "HOLIDAYS_VERSION", "9999.1")  # an upgrade
+    second = await api.ok("POST", "/api/v1/reports/acme/2026-10/versions", 201, as_="carol")
+    assert second["policy_hash"] != first["policy_hash"]
+    kept = await api.ok("GET", "/api/v1/reports/acme/2026-10/versions/2", as_="carol")
+    assert kept["policy"]["holidays_version"] == "9999.1"
