@@ -104,7 +104,8 @@ def load_input(
     lo, hi = period.start, period.end
     rows = conn.execute(
         sa.select(
-            tickets.c.id, tickets.c.title, tickets.c.device_id, tickets.c.origin
+            tickets.c.id, tickets.c.title, tickets.c.device_id, tickets.c.origin,
+            tickets.c.alertname,
         )
         .where(
             tickets.c.customer_id == customer_id,
@@ -131,7 +132,8 @@ def load_input(
         ):
             events[ev.ticket_id].append(sla.ClockEvent(ev.at, ev.seq, ev.kind, ev.data))
     ticket_infos = [
-        TicketInfo(r.id, r.title, r.device_id, r.origin, tuple(events[r.id])) for r in rows
+        TicketInfo(r.id, r.title, r.device_id, r.origin, tuple(events[r.id]), r.alertname)
+        for r in rows
     ]
 
     devices = _devices(cfg, customer_id)

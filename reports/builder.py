@@ -32,6 +32,7 @@ import sla
 from reports.calendar_rules import HOLIDAYS_VERSION, describe_calendar
 from reports.figures import STATE_COLUMNS, Engine, Figures, compute, gc_paused
 from reports.model import PROACTIVE_ORIGINS, ReportInput
+from reports.recurring import recurring_rows
 from reports.timefmt import iso_local, iso_one
 from sla.instants import to_epoch
 
@@ -187,6 +188,16 @@ TABLES: dict[str, tuple[str, tuple[Col, ...]]] = {
             ("tickets", "Ticket", "text"),
             ("covered", "Covered", "bool"),
             ("note", "Note", "text"),
+        ),
+    ),
+    "recurring": (
+        "Recurring problems: the most frequent alert names and devices",
+        (
+            ("kind", "Kind", "text"),
+            ("subject", "Alert name or device", "text"),
+            ("tickets", "Tickets", "int"),
+            ("outages", "Outages", "int"),
+            ("downtime", "Downtime", "seconds"),
         ),
     ),
     "maintenance": (
@@ -691,6 +702,10 @@ def _assemble(inp: ReportInput, fig: Figures) -> dict[str, Any]:
             "accounting": _table("accounting", accounting_rows),
             "services": _table("services", service_rows),
             "outages": _table("outages", outage_rows),
+            "recurring": _table("recurring", recurring_rows(
+                ticket_rows, {keys[i]: t.alertname for i, t in enumerate(tickets)},
+                outage_rows, avail_rows,
+            )),
             "maintenance": _table("maintenance", maint_rows),
             "engineers": _table("engineers", eng_rows),
             "explanation": _table("explanation", explain_rows),

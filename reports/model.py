@@ -103,6 +103,7 @@ class TicketInfo:
     device_id: str | None
     origin: str
     events: tuple[sla.ClockEvent, ...]
+    alertname: str | None = None  # the alert that opened it, for the recurring problems
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ SHEET_NAMES = {
     "accounting": "Accounting",
     "services": "Services",
     "outages": "Outages",
+    "recurring": "Recurring problems",
     "maintenance": "Maintenance",
     "engineers": "Engineers",
     "explanation": "Explanation",
