@@ -9,24 +9,11 @@ from typing import Any
 from aiohttp import web
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from bridge.web.countdown import duration, label
+
 
 def _hm(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
-
-
-def duration(seconds: int | float | None) -> str:
-    """`1 d 2 h`, `3 h 05 m`, `4 m 09 s`; negative values are shown as overdue by the caller."""
-    if seconds is None:
-        return ""
-    s = abs(int(seconds))
-    d, s = divmod(s, 86400)
-    h, s = divmod(s, 3600)
-    m, s = divmod(s, 60)
-    if d:
-        return f"{d} d {h} h"
-    if h:
-        return f"{h} h {m:02d} m"
-    return f"{m} m {s:02d} s"
 
 
 @cache
@@ -39,6 +26,7 @@ def environment() -> Environment:
     )
     env.filters["when"] = _hm
     env.filters["duration"] = duration
+    env.globals["countdown_label"] = label
     return env
 
 

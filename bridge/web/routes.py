@@ -7,7 +7,7 @@ from pathlib import Path
 from aiohttp import web
 
 from bridge.api import openapi
-from bridge.web import admin_api, login
+from bridge.web import admin_api, desk, login
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -15,6 +15,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 def add_routes(app: web.Application) -> None:
     login.add_routes(app)
     admin_api.add_routes(app)
+    desk.setup(app)
     app.router.add_static("/static/web", STATIC)
 
 
@@ -28,6 +29,14 @@ def html(summary: str, *codes: str) -> dict:
 openapi.register(
     {
         "/": html("The front door: the signed-in person's home, else /login"),
+        "/desk": html("The queue: views, filters and sort in the query string", "400", "403"),
+        "/desk/events": html("Server-Sent Events: ticket changes for open desks", "403"),
+        "/desk/bulk": {"post": {
+            "summary": "One action on ticked tickets (form: csrf, action, ticket…, note)",
+            "security": [],
+            "responses": {"303": {"description": "done"}, "400": {"description": "nothing"},
+                          "403": {"description": "CSRF or role"},
+                          "409": {"description": "some tickets not changed (why)"}}}},
         "/portal": html("A customer user's own tickets (placeholder portal)"),
         "/static/web": html("CSS and JavaScript of the pages, shipped in the package"),
         "/session": {

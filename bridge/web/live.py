@@ -1,0 +1,137 @@
+"""Live desk updates: ticket changes pushed to every open desk over Server-Sent Events.
+
+One task per process tails `ticket_events` (the append-only log every change goes through,
+whoever wrote it: webhooks, probes, API, desk, another node sharing PostgreSQL) and fans each
+new event out to the connected desks. Tailing the log needs no hook in the writers and sees
+other nodes' changes too; it costs one indexed query per POLL while anyone is connected.
+Events of one node arrive in id order (one writer); across nodes an id committed late is
+picked up by re-reading a short window behind the newest id seen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections import deque
+from typing import Any
+
+import sqlalchemy as sa
+from aiohttp import web
+
+from bridge.service import Services
+from bridge.store.schema import ticket_events, tickets
+
+log = logging.getLogger(__name__)
+
+POLL = 0.25
+HEARTBEAT = 15.0
+LOOKBACK = 200
+QUEUE_LIMIT = 1000
+
+
+class ChangeFeed:
+    def __init__(self, services: Services) -> None:
+        self._svc = services
+        self._subscribers: set[asyncio.Queue[dict[str, Any] | None]] = set()
+        self._task: asyncio.Task[None] | None = None
+        self._last: int | None = None
+        self._seen: deque[int] = deque(maxlen=4 * LOOKBACK)
+        self._seen_set: set[int] = set()
+
+    def subscribe(self) -> asyncio.Queue[dict[str, Any] | None]:
+        queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(QUEUE_LIMIT)
+        self._subscribers.add(queue)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name="desk-change-feed")
+        return queue
+
+    def unsubscribe(self, queue: asyncio.Queue[dict[str, Any] | None]) -> None:
+        self._subscribers.discard(queue)
+
+    @property
+    def listeners(self) -> int:
+        return len(self._subscribers)
+
+    async def stop(self) -> None:
+        for queue in list(self._subscribers):
+            with contextlib.suppress(asyncio.QueueFull):
+                queue.put_nowait(None)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def _read(self, conn: sa.Connection) -> list[dict[str, Any]]:
+        if self._last is None:
+            self._last = conn.execute(sa.select(sa.func.max(ticket_events.c.id))).scalar() or 0
+            return []
+        rows = conn.execute(
+            sa.select(ticket_events.c.id, ticket_events.c.ticket_id, ticket_events.c.kind,
+                      ticket_events.c.actor, ticket_events.c.at, tickets.c.status,
+                      tickets.c.assignee, tickets.c.customer_id)
+            .join(tickets, tickets.c.id == ticket_events.c.ticket_id)
+            .where(ticket_events.c.id > self._last - LOOKBACK)
+            .order_by(ticket_events.c.id)
+        ).mappings().all()
+        fresh = [dict(r) for r in rows if r["id"] not in self._seen_set]
+        for r in fresh:
+            if len(self._seen) == self._seen.maxlen:
+                self._seen_set.discard(self._seen[0])
+            self._seen.append(r["id"])
+            self._seen_set.add(r["id"])
+            self._last = max(self._last, r["id"])
+        return fresh
+
+    async def _run(self) -> None:
+        keys = self._svc.keys
+        while self._subscribers:
+            try:
+                fresh = await self._svc.read(self._read)
+            except Exception:  # noqa: BLE001 - a store hiccup must not end live updates
+                log.warning("desk change feed: store read failed; retrying", exc_info=True)
+                fresh = []
+            for r in fresh:
+                message = {"id": keys.format(r["ticket_id"]), "kind": r["kind"],
+                           "actor": r["actor"], "at": r["at"].isoformat(),
+                           "status": r["status"], "assignee": r["assignee"],
+                           "customer": r["customer_id"]}
+                for queue in list(self._subscribers):
+                    try:
+                        queue.put_nowait(message)
+                    except asyncio.QueueFull:  # a stalled desk: drop it, it reconnects
+                        self._subscribers.discard(queue)
+                        with contextlib.suppress(asyncio.QueueEmpty):
+                            queue.get_nowait()
+                        queue.put_nowait(None)
+            await asyncio.sleep(POLL)
+
+
+async def stream(request: web.Request, feed: ChangeFeed,
+                 visible: Any = None) -> web.StreamResponse:
+    """`text/event-stream` of ticket changes; `visible(message)` filters what this user sees."""
+    resp = web.StreamResponse(headers={
+        "Content-Type": "text/event-stream", "Cache-Control": "no-store",
+        "X-Accel-Buffering": "no",
+    })
+    await resp.prepare(request)
+    queue = feed.subscribe()
+    try:
+        await resp.write(b"retry: 2000\nevent: hello\ndata: {}\n\n")
+        while True:
+            try:
+                message = await asyncio.wait_for(queue.get(), HEARTBEAT)
+            except TimeoutError:
+                await resp.write(b": keep-alive\n\n")
+                continue
+            if message is None:
+                break
+            if visible is not None and not visible(message):
+                continue
+            await resp.write(f"event: ticket\ndata: {json.dumps(message)}\n\n".encode())
+    except ConnectionResetError:
+        pass
+    finally:
+        feed.unsubscribe(queue)
+    return resp
