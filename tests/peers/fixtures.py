@@ -15,6 +15,7 @@ Fixtures (all bind 127.0.0.1 only; each cleans up its processes and temp dirs):
 - ``chromium_path`` (session): path of the system chromium.
 - ``browser`` (function, Playwright sync API): a Browser, for plain ``def`` tests only.
 - ``async_browser`` (function, Playwright async API): a Browser, for ``async def`` tests.
+- ``mail_servers`` (function): started :class:`MailServers` (Dovecot IMAP+LMTP, Postfix SMTP).
 - ``artifacts_dir`` (session): ``test-artifacts/`` at the repo root (created, gitignored).
 """
 
@@ -28,6 +29,7 @@ import pytest_asyncio
 
 from .alertmanager import Alertmanager
 from .chromium import ARTIFACTS_DIR, AsyncBrowser, chromium_binary, sync_browser
+from .mail import MailServers
 from .postgres import PostgresCluster
 from .prometheus import Prometheus, promtool_binary
 from .webhook import WebhookReceiver
@@ -39,6 +41,7 @@ __all__ = [
     "async_browser",
     "browser",
     "chromium_path",
+    "mail_servers",
     "pg_cluster",
     "pg_url",
     "prometheus",
@@ -146,3 +149,9 @@ async def async_browser():
 def artifacts_dir() -> Path:
     ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS_DIR
+
+
+@pytest.fixture
+def mail_servers() -> Iterator[MailServers]:
+    with MailServers() as servers:
+        yield servers
