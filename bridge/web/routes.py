@@ -7,7 +7,7 @@ from pathlib import Path
 from aiohttp import web
 
 from bridge.api import openapi
-from bridge.web import admin_api, desk, login
+from bridge.web import admin_api, desk, login, ticket
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -16,6 +16,7 @@ def add_routes(app: web.Application) -> None:
     login.add_routes(app)
     admin_api.add_routes(app)
     desk.setup(app)
+    ticket.setup(app)
     app.router.add_static("/static/web", STATIC)
 
 
@@ -37,6 +38,16 @@ openapi.register(
             "responses": {"303": {"description": "done"}, "400": {"description": "nothing"},
                           "403": {"description": "CSRF or role"},
                           "409": {"description": "some tickets not changed (why)"}}}},
+        "/desk/tickets/{id}": {
+            **html("A ticket: attributes, history, SLA clocks, device, allowed actions", "404"),
+            "post": {"summary": "One action (form: csrf, version, action, note, …)",
+                     "security": [],
+                     "parameters": [{"name": "id", "in": "path", "required": True,
+                                     "schema": {"type": "string"}}],
+                     "responses": {"303": {"description": "done"},
+                                   "403": {"description": "CSRF or role"},
+                                   "409": {"description": "stale page or refused (why)"}}},
+        },
         "/portal": html("A customer user's own tickets (placeholder portal)"),
         "/static/web": html("CSS and JavaScript of the pages, shipped in the package"),
         "/session": {
