@@ -200,6 +200,32 @@ class SlaPolicyConfig(Strict):
         return {k.lower(): v for k, v in value.items()}
 
 
+_EMAIL = re.compile(r"[^@\s<>\"(),;:]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*")
+
+
+def _email(value: str) -> str:
+    if len(value) > 254 or not _EMAIL.fullmatch(value):
+        raise ValueError(f"'{value}' is not an e-mail address such as support@example.com")
+    return value
+
+
+EmailAddress = Annotated[str, AfterValidator(_email)]
+#: The notices a customer may hear (bridge.notices decides which event causes which).
+NOTICE_KINDS = ("proactive", "question", "update", "resolved", "closed", "major")
+Language = Literal["en", "pl", "cs", "it", "ru"]
+
+
+class ContactConfig(Strict):
+    """Someone at the customer who is told about tickets by mail but has no account."""
+
+    name: str
+    email: EmailAddress
+    language: Language = "en"
+    notices: list[Literal["proactive", "question", "update", "resolved", "closed", "major"]] = (
+        Field(default_factory=lambda: list(NOTICE_KINDS))
+    )
+
+
 class CustomerConfig(Strict):
     id: Identifier
     name: str
@@ -209,6 +235,7 @@ class CustomerConfig(Strict):
     verification_window: Duration = 24 * 3600
     recovery: Literal["leave", "resolve"] = "leave"
     internal: bool = False
+    contacts: list[ContactConfig] = Field(default_factory=list)
 
 
 class IcmpProbeConfig(Strict):
@@ -396,6 +423,51 @@ class ServiceConfig(Strict):
     )
 
 
+class SmtpConfig(Strict):
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 25
+    security: Literal["none", "starttls", "tls"] = "none"
+    user: str | None = None
+    password: str | None = None
+    timeout: Duration = 30
+
+
+class ImapConfig(Strict):
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 143
+    security: Literal["none", "starttls", "tls"] = "none"
+    user: str
+    password: str
+    folder: str = "INBOX"
+    poll_interval: Duration = 60
+    idle: bool = True
+
+
+def _base_url(value: str) -> str:
+    if not re.fullmatch(r"https?://[^/\s]+(/\S*)?", value):
+        raise ValueError(f"'{value}' is not the desk's address such as https://desk.example.com")
+    return value.rstrip("/")
+
+
+class MailConfig(Strict):
+    """Customer notices out (SMTP, through the outbox) and mail in (IMAP)."""
+
+    smtp: SmtpConfig = SmtpConfig()
+    from_address: EmailAddress
+    from_name: str = "Service Desk"
+    # replies come back to local+TOKEN@domain, so a reply names its ticket by itself
+    reply_address: EmailAddress
+    signing_key: Annotated[str, Field(min_length=16)]
+    base_url: Annotated[str, AfterValidator(_base_url)] = "http://127.0.0.1:8080"
+    imap: list[ImapConfig] = Field(default_factory=list)
+    # a proactive notice waits this long, so a flood that becomes a major incident meanwhile
+    # sends the customer the major incident's notice instead of one per alert
+    hold: Annotated[float, BeforeValidator(lambda v: _duration_seconds(v) if v else 0.0)] = 0.0
+    retry_initial: Duration = 30
+    retry_max: Duration = 3600
+    send_interval: Duration = 2
+
+
 class Config(Strict):
     service: ServiceConfig = ServiceConfig()
     calendars: dict[Identifier, CalendarConfig]
@@ -407,6 +479,7 @@ class Config(Strict):
     api_tokens: list[TokenConfig] = Field(default_factory=list)
     major_incidents: MajorIncidentConfig = MajorIncidentConfig()
     probing: ProbingConfig = ProbingConfig()
+    mail: MailConfig | None = None
 
     def customer(self, customer_id: str) -> CustomerConfig | None:
         return next((c for c in self.customers if c.id == customer_id), None)
