@@ -7,7 +7,7 @@ from pathlib import Path
 from aiohttp import web
 
 from bridge.api import openapi
-from bridge.web import admin_api, desk, login, ticket
+from bridge.web import admin_api, desk, login, stats, ticket
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -17,6 +17,7 @@ def add_routes(app: web.Application) -> None:
     admin_api.add_routes(app)
     desk.setup(app)
     ticket.setup(app)
+    stats.setup(app)
     app.router.add_static("/static/web", STATIC)
 
 
@@ -48,6 +49,8 @@ openapi.register(
                                    "403": {"description": "CSRF or role"},
                                    "409": {"description": "stale page or refused (why)"}}},
         },
+        "/desk/stats": html("Per engineer figures of the monthly reports (?from=&to= months)",
+                            "400", "403"),
         "/portal": html("A customer user's own tickets (placeholder portal)"),
         "/static/web": html("CSS and JavaScript of the pages, shipped in the package"),
         "/session": {
