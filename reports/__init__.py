@@ -1,5 +1,6 @@
-"""Monthly SLA reports for account managers: figures from sla/, rendered as HTML, XLSX, CSV
-and JSON. Imports sla/ (and pandas, Jinja2, matplotlib, openpyxl), nothing of bridge/.
+"""Monthly SLA reports for account managers: figures from sla/, rendered as HTML, XLSX, CSV,
+JSON and PDF (the HTML printed by headless Chromium). Imports sla/ (and pandas, Jinja2,
+matplotlib, openpyxl, playwright for PDF), nothing of bridge/.
 
 ``build_report(ReportInput) -> dict`` is the JSON reference; ``render(report, fmt)`` gives
 the bytes of one format; ``write_report(report, out_dir, formats)`` writes files.
@@ -13,9 +14,10 @@ from reports.model import (
     ReportPeriod,
     TicketInfo,
 )
-from reports.render import FORMATS, render, render_csv, write_report
+from reports.render import DEFAULT_FORMATS, FORMATS, render, render_csv, write_report
 
 __all__ = [
+    "DEFAULT_FORMATS",
     "DEFINITIONS",
     "FORMATS",
     "TABLES",

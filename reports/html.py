@@ -90,6 +90,17 @@ def table_html(table: dict[str, Any], name: str, keys: list[str] | None = None,
     return Markup("".join(out))
 
 
+def css_string(text: str) -> Markup:
+    """``text`` as a quoted CSS string for a ``<style>`` block: every character outside
+    plain letters, digits and spaces is a CSS escape, so no text closes the string or the
+    style element."""
+    out = "".join(
+        ch if ch.isalnum() and ch.isascii() or ch in " .,:·—-" else f"\\{ord(ch):x} "
+        for ch in str(text)
+    )
+    return Markup(f'"{out}"')
+
+
 @cache
 def environment() -> Environment:
     env = Environment(
@@ -100,6 +111,7 @@ def environment() -> Environment:
     )
     env.filters["fmt"] = fmt
     env.filters["hms"] = _hms
+    env.filters["css_string"] = css_string
     env.globals["table_html"] = table_html
     return env
 

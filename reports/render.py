@@ -17,9 +17,11 @@ from typing import Any
 
 from reports.formulas import csv_text
 
-__all__ = ["FORMATS", "render", "render_csv", "render_json", "write_report"]
+__all__ = ["DEFAULT_FORMATS", "FORMATS", "render", "render_csv", "render_json", "write_report"]
 
-FORMATS = ("html", "xlsx", "csv", "json")
+FORMATS = ("html", "xlsx", "csv", "json", "pdf")
+#: What ``slabridge report`` writes unless told: PDF needs Chromium, so it is asked for.
+DEFAULT_FORMATS = ("html", "xlsx", "csv", "json")
 
 
 def render_json(report: dict[str, Any]) -> bytes:
@@ -53,7 +55,8 @@ def render_csv(report: dict[str, Any], table: str) -> bytes:
 
 
 def render(report: dict[str, Any], fmt: str, **options: Any) -> bytes:
-    """Bytes of ``fmt`` (html, xlsx or json; CSV needs a table: use render_csv)."""
+    """Bytes of ``fmt`` (html, xlsx, json or pdf; CSV needs a table: use render_csv). For
+    pdf, ``printer`` may pass an open :class:`reports.pdf.PdfPrinter` to reuse."""
     if fmt == "json":
         return render_json(report)
     if fmt == "html":
@@ -64,6 +67,10 @@ def render(report: dict[str, Any], fmt: str, **options: Any) -> bytes:
         from reports.xlsx import render_xlsx
 
         return render_xlsx(report)
+    if fmt == "pdf":
+        from reports.pdf import render_pdf
+
+        return render_pdf(report, options.get("printer"))
     raise ValueError(f"unknown format {fmt!r}; formats: {', '.join(FORMATS)}")
 
 
@@ -72,9 +79,12 @@ def report_dir(out: Path, report: dict[str, Any]) -> Path:
     return out / report["customer"]["id"] / report["period"]["label"]
 
 
-def write_report(report: dict[str, Any], out: Path, formats: Iterable[str]) -> list[Path]:
-    """Write ``report.html``, ``report.xlsx``, ``report.json`` and ``<table>.csv`` files under
-    ``out/<customer>/<YYYY-MM>/``; returns the paths written."""
+def write_report(
+    report: dict[str, Any], out: Path, formats: Iterable[str], **options: Any
+) -> list[Path]:
+    """Write ``report.html``, ``report.xlsx``, ``report.json``, ``report.pdf`` and
+    ``<table>.csv`` files under ``out/<customer>/<YYYY-MM>/``; returns the paths written.
+    ``options`` go to :func:`render` (``printer`` for PDF)."""
     target = report_dir(Path(out), report)
     target.mkdir(parents=True, exist_ok=True)
     written = []
@@ -86,6 +96,6 @@ def write_report(report: dict[str, Any], out: Path, formats: Iterable[str]) -> l
                 written.append(path)
         else:
             path = target / f"report.{fmt}"
-            path.write_bytes(render(report, fmt))
+            path.write_bytes(render(report, fmt, **options))
             written.append(path)
     return written

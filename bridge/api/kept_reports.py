@@ -10,7 +10,7 @@ from aiohttp import web
 from bridge import report_archive, reporting
 from bridge.api import openapi
 from bridge.api.errors import ApiError
-from bridge.api.reports import _MONTH, _PARAMS, _RESP, _customer, _who
+from bridge.api.reports import _MONTH, _PARAMS, _RESP, _customer, _who, pdf_response
 from bridge.api.sla import POLICIES
 from bridge.api.tickets import SERVICES
 from bridge.config import Role
@@ -38,7 +38,7 @@ async def list_versions(request: web.Request) -> web.Response:
     )
 
 
-async def get_version(request: web.Request) -> web.Response:
+async def _kept_row(request: web.Request) -> dict[str, Any]:
     who = await _who(request, page=False)
     customer = _customer(request, who)
     month = request.match_info["month"]
@@ -50,9 +50,20 @@ async def get_version(request: web.Request) -> web.Response:
     row = await svc.read(lambda conn: report_archive.kept(conn, customer, month, version))
     if row is None:
         raise ApiError(404, f"no kept version {version} of {customer} {month}")
+    return row
+
+
+async def get_version(request: web.Request) -> web.Response:
+    row = await _kept_row(request)
     return web.json_response(
         {**_version_json(row), "policy": row["policy"], "report": row["report"]}
     )
+
+
+async def get_version_pdf(request: web.Request) -> web.Response:
+    """A kept version printed as it was kept (its own figures and policy words)."""
+    row = await _kept_row(request)
+    return await pdf_response(row["report"])
 
 
 async def regenerate(request: web.Request) -> web.Response:
@@ -111,6 +122,19 @@ openapi.register(
                 "responses": {"200": {"description": "the kept report"}, **_RESP},
             }
         },
+        "/api/v1/reports/{customer}/{month}/versions/{version}.pdf": {
+            "get": {
+                "summary": "One kept version as an A4 PDF, with the figures and policy it was "
+                "kept with",
+                "parameters": [
+                    *_PARAMS,
+                    {"name": "version", "in": "path", "required": True,
+                     "schema": {"type": "integer"}},
+                ],
+                "responses": {"200": {"description": "PDF"}, **_RESP,
+                              "503": {"description": "no Chromium to print with"}},
+            }
+        },
     }
 )
 
@@ -119,4 +143,5 @@ def add_routes(app: web.Application) -> None:
     base = "/api/v1/reports/{customer}/" + _MONTH + "/versions"
     app.router.add_get(base, list_versions)
     app.router.add_post(base, regenerate)
+    app.router.add_get(base + r"/{version:\d+}.pdf", get_version_pdf)
     app.router.add_get(base + "/{version}", get_version)

@@ -25,6 +25,7 @@ from bridge.api.tickets import SERVICES
 from bridge.config import Role
 from bridge.web.identity import caller
 from reports import render, render_csv
+from reports.pdf import PdfUnavailable
 
 ROLES = (Role.ADMIN, Role.ACCOUNT_MANAGER, Role.ENGINEER, Role.CUSTOMER)
 _MONTH = r"{month:\d{4}-\d{2}}"
@@ -76,7 +77,7 @@ def _filename(report: dict[str, Any], ext: str) -> str:
 async def report_page(request: web.Request) -> web.Response:
     _who_, report = await _report(request, page=True)
     base = f"/reports/{report['customer']['id']}/{report['period']['label']}"
-    links = {"Excel (XLSX)": f"{base}.xlsx"}
+    links = {"PDF": f"{base}.pdf", "Excel (XLSX)": f"{base}.xlsx"}
     for table in report["tables"]:
         links[f"{table}.csv"] = f"{base}.csv?table={table}"
     links["JSON"] = f"/api/v1/reports/{report['customer']['id']}/{report['period']['label']}"
@@ -93,6 +94,24 @@ async def report_xlsx(request: web.Request) -> web.Response:
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         headers={"Content-Disposition": f'attachment; filename="{_filename(report, "xlsx")}"'},
     )
+
+
+async def pdf_response(report: dict[str, Any]) -> web.Response:
+    """The report printed as a PDF attachment; 503 naming what to install without Chromium."""
+    try:
+        body = await asyncio.to_thread(lambda: render(report, "pdf"))
+    except PdfUnavailable as err:
+        raise ApiError(503, str(err)) from None
+    return web.Response(
+        body=body,
+        content_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{_filename(report, "pdf")}"'},
+    )
+
+
+async def report_pdf(request: web.Request) -> web.Response:
+    _, report = await _report(request, page=False)
+    return await pdf_response(report)
 
 
 async def report_csv(request: web.Request) -> web.Response:
@@ -148,6 +167,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/reports", report_index)
     app.router.add_get("/reports/{customer}/" + _MONTH + ".xlsx", report_xlsx)
     app.router.add_get("/reports/{customer}/" + _MONTH + ".csv", report_csv)
+    app.router.add_get("/reports/{customer}/" + _MONTH + ".pdf", report_pdf)
     app.router.add_get("/reports/{customer}/" + _MONTH, report_page)
     app.router.add_get("/api/v1/reports/{customer}/" + _MONTH, report_json)
 
@@ -180,6 +200,14 @@ openapi.register(
                 "summary": "The report as an Excel workbook",
                 "parameters": _PARAMS,
                 "responses": {"200": {"description": "XLSX"}, **_RESP},
+            }
+        },
+        "/reports/{customer}/{month}.pdf": {
+            "get": {
+                "summary": "The report as an A4 PDF (printed by headless Chromium)",
+                "parameters": _PARAMS,
+                "responses": {"200": {"description": "PDF"}, **_RESP,
+                              "503": {"description": "no Chromium to print with"}},
             }
         },
         "/reports/{customer}/{month}.csv": {

@@ -1,6 +1,6 @@
 """``slabridge report``: monthly SLA reports of one or every customer, as files.
 
-Writes ``OUT/<customer>/<YYYY-MM>/report.{html,xlsx,json}`` and ``<table>.csv``. The month
+Writes ``OUT/<customer>/<YYYY-MM>/report.{html,xlsx,json,pdf}`` and ``<table>.csv``. The month
 is cut in each customer's zone; figures are as of min(month end, now). A bad --month or
 --customer exits 2 with a one-line message. Over several customers a progress bar goes to
 stderr.
@@ -9,6 +9,7 @@ stderr.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,7 +17,8 @@ from typing import TextIO
 
 from bridge.reporting import ReportError, load_input, month_of
 from bridge.sla_live import Policies
-from reports import FORMATS, build_reports, write_report
+from reports import DEFAULT_FORMATS, FORMATS, build_reports, write_report
+from reports.pdf import PdfPrinter, PdfUnavailable, chromium_path
 
 EXIT_USAGE = 2
 
@@ -60,7 +62,9 @@ def run(args: argparse.Namespace) -> int:
             raise ReportError(f"unknown customer '{args.customer}' (known: {known})")
         customers = [args.customer] if args.customer else [c.id for c in cfg.customers]
         periods = [month_of(cfg, c, args.month, now) for c in customers]
-    except ReportError as err:
+        if "pdf" in formats:
+            chromium_path()
+    except (ReportError, PdfUnavailable) as err:
         print(f"slabridge report: {err}", file=sys.stderr)
         return EXIT_USAGE
     engines = _open_store(args)
@@ -74,13 +78,15 @@ def run(args: argparse.Namespace) -> int:
                 for c, p in zip(customers, periods, strict=True)
             ]
         reports = build_reports(inputs)
-        for report in reports:
-            paths = write_report(report, out, formats)
-            if progress:
-                progress.step(report["customer"]["id"])
-            if not progress or args.verbose:
-                for path in paths:
-                    print(path)
+        with contextlib.ExitStack() as stack:
+            printer = stack.enter_context(PdfPrinter()) if "pdf" in formats else None
+            for report in reports:
+                paths = write_report(report, out, formats, printer=printer)
+                if progress:
+                    progress.step(report["customer"]["id"])
+                if not progress or args.verbose:
+                    for path in paths:
+                        print(path)
     finally:
         engines.dispose()
     if progress:
@@ -92,11 +98,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``report`` to the ``slabridge`` command."""
     from bridge.cli import _store_args
 
-    p = subparsers.add_parser("report", help="write monthly SLA reports (HTML, XLSX, CSV, JSON)")
+    p = subparsers.add_parser(
+        "report", help="write monthly SLA reports (HTML, XLSX, CSV, JSON, PDF)"
+    )
     p.add_argument("--config", required=True)
     p.add_argument("--month", required=True, help="YYYY-MM, cut in each customer's time zone")
     p.add_argument("--customer", help="one customer id (default: every customer)")
-    p.add_argument("--format", default=",".join(FORMATS), help="comma list of html,xlsx,csv,json")
+    p.add_argument(
+        "--format", default=",".join(DEFAULT_FORMATS),
+        help=f"comma list of {','.join(FORMATS)} (default {','.join(DEFAULT_FORMATS)}; "
+        "pdf needs Chromium)",
+    )
     p.add_argument("--out", required=True, help="directory; files go to OUT/<customer>/<YYYY-MM>/")
     p.add_argument("--verbose", action="store_true", help="list every file written")
     _store_args(p)
