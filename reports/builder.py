@@ -34,6 +34,7 @@ from reports.figures import STATE_COLUMNS, Engine, Figures, compute, gc_paused
 from reports.model import PROACTIVE_ORIGINS, ReportInput
 from reports.recurring import recurring_rows
 from reports.timefmt import iso_local, iso_one
+from reports.workload import open_hours, workload_calendar, workload_columns, workload_rows
 from sla.instants import to_epoch
 
 __all__ = [
@@ -200,6 +201,7 @@ TABLES: dict[str, tuple[str, tuple[Col, ...]]] = {
             ("downtime", "Downtime", "seconds"),
         ),
     ),
+    "workload": ("Tickets entered per hour of the week", tuple(workload_columns())),
     "maintenance": (
         "Maintenance windows",
         (
@@ -694,6 +696,7 @@ def _assemble(inp: ReportInput, fig: Figures) -> dict[str, Any]:
             "outages": len(outage_rows),
             "outages_without_ticket": sum(not r["covered"] for r in outage_rows),
         },
+        "workload": _workload(inp),
         "tables": {
             "breaches": _table("breaches", breach_rows),
             "priorities": _table("priorities", prio_rows),
@@ -706,6 +709,7 @@ def _assemble(inp: ReportInput, fig: Figures) -> dict[str, Any]:
                 ticket_rows, {keys[i]: t.alertname for i, t in enumerate(tickets)},
                 outage_rows, avail_rows,
             )),
+            "workload": _table("workload", workload_rows(entered_iso, tz)),
             "maintenance": _table("maintenance", maint_rows),
             "engineers": _table("engineers", eng_rows),
             "explanation": _table("explanation", explain_rows),
@@ -720,6 +724,11 @@ def _calendar_rules(inp: ReportInput) -> dict[str, str]:
     last = date(m.year + m.month // 12, m.month % 12 + 1, 1) - timedelta(days=1)
     cals = {t.calendar.name: t.calendar for _, t in sorted(inp.policy.targets.items())}
     return {name: describe_calendar(cal, first, last) for name, cal in cals.items()}
+
+
+def _workload(inp: ReportInput) -> dict[str, Any]:
+    cal = workload_calendar(inp.policy)
+    return {"calendar": cal.name, "tz": inp.period.tz, "open": open_hours(cal)}
 
 
 def check_accounting(rows: Sequence[dict[str, Any]]) -> None:

@@ -19,10 +19,13 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.patches import Rectangle  # noqa: E402
 from matplotlib.ticker import AutoLocator, ScalarFormatter  # noqa: E402
 from matplotlib.transforms import Bbox  # noqa: E402
 
-__all__ = ["availability_chart", "charts", "distribution_chart", "timeline_chart"]
+__all__ = [
+    "availability_chart", "charts", "distribution_chart", "timeline_chart", "workload_chart",
+]
 
 _RC = {
     "svg.hashsalt": "slabridge",
@@ -176,10 +179,47 @@ def distribution_chart(report: dict[str, Any]) -> str | None:
         return _svg(fig)
 
 
+def workload_chart(report: dict[str, Any]) -> str | None:
+    """Tickets entered per local hour of the week as a heatmap (darker: more), the opening
+    hours of the workload calendar outlined over it."""
+    rows = report["tables"]["workload"]["rows"]
+    if not any(r["total"] for r in rows):
+        return None
+    grid = [[r[f"h{h:02d}"] for h in range(24)] for r in rows]
+    peak = max(max(g) for g in grid)
+    with plt.rc_context(_RC):
+        fig, ax = _axes("workload", 2.2, lambda f: f.add_subplot())
+        ax.pcolormesh(range(25), range(8), grid, cmap="Blues", vmin=0, vmax=peak,
+                      edgecolors="#ffffff", linewidth=0.3, rasterized=True)
+        for day, shares in enumerate(report["workload"]["open"]):
+            hour = 0
+            while hour < 24:
+                if shares[hour] > 0:
+                    end = hour
+                    while end < 24 and shares[end] > 0:
+                        end += 1
+                    start = hour + 1 - shares[hour]
+                    stop = end - 1 + shares[end - 1]
+                    ax.add_patch(Rectangle((start, day), stop - start, 1, fill=False,
+                                           edgecolor=RED, linewidth=1))
+                    hour = end
+                else:
+                    hour += 1
+        ax.set_xlim(0, 24)
+        ax.set_ylim(7, 0)
+        ax.set_yticks([d + 0.5 for d in range(7)], [r["day"] for r in rows])
+        ax.set_xticks(range(0, 25, 3))
+        w = report["workload"]
+        ax.set_xlabel(f"hour entered ({w['tz']}); darkest = {peak} tickets; red: opening "
+                      f"hours of {w['calendar']}")
+        return _svg(fig)
+
+
 def charts(report: dict[str, Any]) -> dict[str, str | None]:
     """All charts of a report, by name."""
     return {
         "availability": availability_chart(report),
         "timeline": timeline_chart(report),
         "distribution": distribution_chart(report),
+        "workload": workload_chart(report),
     }

@@ -33,6 +33,7 @@ SHEET_NAMES = {
     "services": "Services",
     "outages": "Outages",
     "recurring": "Recurring problems",
+    "workload": "Workload",
     "maintenance": "Maintenance",
     "engineers": "Engineers",
     "explanation": "Explanation",
