@@ -32,6 +32,8 @@ __all__ = [
     "AVAILABILITY_CHECK",
     "ReportError",
     "build",
+    "desk_calendar",
+    "desk_month",
     "load_input",
     "month_of",
     "parse_month",
@@ -65,6 +67,31 @@ def month_of(cfg: Config, customer_id: str, text: str, now: datetime) -> ReportP
     if now <= period.start:
         raise ReportError(f"month {text} has not started yet for {customer_id} ({period.tz})")
     return ReportPeriod.of(period, now)
+
+
+def desk_calendar(cfg: Config, name: str | None) -> sla.Calendar:
+    """The calendar of the desk report: ``name``, else the first business calendar of the
+    config (the desk's office hours), else round the clock."""
+    from bridge.sla_live import calendar_from_config
+
+    if name is not None:
+        if name not in cfg.calendars:
+            known = ", ".join(cfg.calendars)
+            raise ReportError(f"unknown calendar '{name}' (known: {known})")
+        return calendar_from_config(name, cfg.calendars[name])
+    for n, cal in cfg.calendars.items():
+        if cal.type == "business":
+            return calendar_from_config(n, cal)
+    return sla.Calendar.always()
+
+
+def desk_month(calendar: sla.Calendar, text: str, now: datetime) -> sla.Month:
+    """The month of the desk report, cut in the desk calendar's zone."""
+    year, month = parse_month(text)
+    period = sla.Month(year, month, calendar.tz)
+    if now <= period.start:
+        raise ReportError(f"month {text} has not started yet ({period.tz})")
+    return period
 
 
 def recent_months(cfg: Config, customer_id: str, now: datetime, count: int = 12) -> list[str]:
@@ -182,7 +209,8 @@ def load_input(
         policy=policies.by_customer[customer_id],
         availability_target_pct=policy_cfg.availability_target,
         availability_policy=sla.AvailabilityPolicy(
-            unknown=policy_cfg.unknown_time, unreachable=policy_cfg.parent_outage
+            unknown=policy_cfg.unknown_time, unreachable=policy_cfg.parent_outage,
+            unconfirmed=policy_cfg.unconfirmed_failures,
         ),
         ticket_prefix=cfg.service.ticket_prefix,
         devices=devices,

@@ -312,7 +312,8 @@ def _facts(events: Sequence[sla.ClockEvent], as_of: Any) -> dict[str, Any]:
     }
 
 
-def _clock_stats(states: np.ndarray, elapsed: np.ndarray) -> dict[str, Any]:
+def clock_stats(states: np.ndarray, elapsed: np.ndarray) -> dict[str, Any]:
+    """Met, breached, pending, met % and nearest-rank median, p90 and worst of clocks."""
     met = int((states == "met").sum())
     breached = int((states == "breached").sum())
     decided = elapsed[(states == "met") | (states == "breached")].tolist()
@@ -485,7 +486,7 @@ def _assemble(inp: ReportInput, fig: Figures) -> dict[str, Any]:
             ("resolution", s_state, s_el, tg.resolution_seconds),
         ):
             row[f"{name}_target"] = int(target)
-            for k, v in _clock_stats(states[sel], el[sel]).items():
+            for k, v in clock_stats(states[sel], el[sel]).items():
                 row[f"{name}_{k}"] = v
         prio_rows.append(row)
 
@@ -494,8 +495,8 @@ def _assemble(inp: ReportInput, fig: Figures) -> dict[str, Any]:
     assignees = np.array([f["assignee"] or UNASSIGNED for f in facts], dtype=object)
     for name in sorted(set(assignees.tolist()), key=lambda a: (a == UNASSIGNED, a)):
         sel = assignees == name
-        rs = _clock_stats(r_state[sel], r_el[sel])
-        ss = _clock_stats(s_state[sel], s_el[sel])
+        rs = clock_stats(r_state[sel], r_el[sel])
+        ss = clock_stats(s_state[sel], s_el[sel])
         eng_rows.append(
             {
                 "engineer": name,

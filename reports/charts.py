@@ -216,10 +216,11 @@ def workload_chart(report: dict[str, Any]) -> str | None:
 
 
 def charts(report: dict[str, Any]) -> dict[str, str | None]:
-    """All charts of a report, by name."""
+    """All charts of a report (a customer's or the desk's), by name."""
+    tables = report["tables"]
     return {
-        "availability": availability_chart(report),
-        "timeline": timeline_chart(report),
-        "distribution": distribution_chart(report),
+        "availability": availability_chart(report) if "availability" in tables else None,
+        "timeline": timeline_chart(report) if "availability" in tables else None,
+        "distribution": distribution_chart(report) if "tickets" in tables else None,
         "workload": workload_chart(report),
     }

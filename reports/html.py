@@ -125,7 +125,8 @@ def render_html(
     """The report page; ``links`` (label → URL) adds a download bar (the web page uses it)."""
     from reports.charts import charts
 
-    return environment().get_template("report.html.j2").render(
+    template = "desk.html.j2" if report.get("report") == "desk-workload" else "report.html.j2"
+    return environment().get_template(template).render(
         r=report,
         t=report["tables"],
         charts=charts(report) if with_charts else {},

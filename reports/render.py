@@ -96,6 +96,6 @@ def write_report(
                 written.append(path)
         else:
             path = target / f"report.{fmt}"
-            path.write_bytes(render(report, fmt, **options))
+            path.write_bytes(render(report, fmt, **(options if fmt == "pdf" else {})))
             written.append(path)
     return written

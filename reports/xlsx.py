@@ -34,6 +34,8 @@ SHEET_NAMES = {
     "outages": "Outages",
     "recurring": "Recurring problems",
     "workload": "Workload",
+    "by_hour": "By hour of entry",
+    "customers": "Customers",
     "maintenance": "Maintenance",
     "engineers": "Engineers",
     "explanation": "Explanation",
@@ -77,6 +79,7 @@ def render_xlsx(report: dict[str, Any]) -> bytes:
     info = wb.active
     info.title = "Report"
     p, c = report["period"], report["customer"]
+    policy = report["policy"]
     lines = [
         ("Customer", c["name"]),
         ("Customer id", c["id"]),
@@ -86,10 +89,12 @@ def render_xlsx(report: dict[str, Any]) -> bytes:
         ("Period start", p["start"]),
         ("Period end", p["end"]),
         ("Figures as of", p["as_of"]),
-        ("SLA policy", report["policy"]["name"]),
-        ("Availability target %", report["policy"]["availability_target_pct"]),
-        ("Availability accounting", report["policy"]["accounting"]),
-        ("Device states", report["policy"]["device_states"]),
+        ("SLA policy", policy["name"]),
+        *((label, policy[key]) for label, key in (
+            ("Availability target %", "availability_target_pct"),
+            ("Availability accounting", "accounting"),
+            ("Device states", "device_states"),
+        ) if key in policy),  # the desk report has no availability
         ("Units", "Durations are [h]:mm:ss (Excel time); percentages are Excel percentages; "
                   f"times are local to {p['tz']}."),
         *(("Calendar", words) for words in report["policy"]["calendars"].values()),

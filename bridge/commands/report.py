@@ -2,7 +2,8 @@
 
 Writes ``OUT/<customer>/<YYYY-MM>/report.{html,xlsx,json,pdf}`` and ``<table>.csv``. The month
 is cut in each customer's zone; figures are as of min(month end, now). A bad --month or
---customer exits 2 with a one-line message. Over several customers a progress bar goes to
+--customer exits 2 with a one-line message. ``--desk`` writes the desk's internal report over
+every customer instead, to ``OUT/_desk/<YYYY-MM>/``. Over several customers a progress bar goes to
 stderr.
 """
 
@@ -15,9 +16,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from bridge.reporting import ReportError, load_input, month_of
+from bridge.reporting import ReportError, desk_calendar, desk_month, load_input, month_of
 from bridge.sla_live import Policies
 from reports import DEFAULT_FORMATS, FORMATS, build_reports, write_report
+from reports.desk import build_desk_report
 from reports.pdf import PdfPrinter, PdfUnavailable, chromium_path
 
 EXIT_USAGE = 2
@@ -62,6 +64,11 @@ def run(args: argparse.Namespace) -> int:
             raise ReportError(f"unknown customer '{args.customer}' (known: {known})")
         customers = [args.customer] if args.customer else [c.id for c in cfg.customers]
         periods = [month_of(cfg, c, args.month, now) for c in customers]
+        if args.desk:
+            if args.customer:
+                raise ReportError("--desk covers every customer; leave out --customer")
+            calendar = desk_calendar(cfg, args.calendar)
+            month = desk_month(calendar, args.month, now)
         if "pdf" in formats:
             chromium_path()
     except (ReportError, PdfUnavailable) as err:
@@ -78,6 +85,9 @@ def run(args: argparse.Namespace) -> int:
                 for c, p in zip(customers, periods, strict=True)
             ]
         reports = build_reports(inputs)
+        if args.desk:
+            progress = None
+            reports = [build_desk_report(reports, calendar, month, now)]
         with contextlib.ExitStack() as stack:
             printer = stack.enter_context(PdfPrinter()) if "pdf" in formats else None
             for report in reports:
@@ -104,6 +114,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--config", required=True)
     p.add_argument("--month", required=True, help="YYYY-MM, cut in each customer's time zone")
     p.add_argument("--customer", help="one customer id (default: every customer)")
+    p.add_argument(
+        "--desk", action="store_true",
+        help="the desk's internal report over every customer (workload per hour of the week, "
+        "SLA by hour of entry) in OUT/_desk/<YYYY-MM>/",
+    )
+    p.add_argument("--calendar", help="with --desk: the calendar whose zone and opening hours "
+                   "frame it (default: the first business calendar)")
     p.add_argument(
         "--format", default=",".join(DEFAULT_FORMATS),
         help=f"comma list of {','.join(FORMATS)} (default {','.join(DEFAULT_FORMATS)}; "
