@@ -27,6 +27,7 @@ from bridge.config import Config
 from bridge.ingest import Context
 from bridge.metrics import METRICS, Metrics
 from bridge.metrics import add_routes as metrics_routes
+from bridge.notices import wiring as notices_wiring
 from bridge.prober import Prober
 from bridge.routing import Router
 from bridge.service import Services
@@ -115,6 +116,7 @@ def build_app(
 
         app.cleanup_ctx.append(prober_ctx)
 
+    notices_wiring.install(app, services, app[METRICS].registry, run_jobs=run_scheduler)
     ticket_api.add_routes(app)
     alert_api.add_routes(app)
     sla_api.add_routes(app)

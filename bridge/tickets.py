@@ -26,6 +26,7 @@ from bridge.lifecycle import (
     can_escalate,
     plan_transition,
 )
+from bridge.notices.decide import record_notices
 from bridge.store.schema import ticket_events, tickets
 
 
@@ -72,15 +73,17 @@ def _jsonable(data: Mapping[str, Any]) -> dict[str, Any]:
 
 def _event(conn: sa.Connection, events: list | None, values: dict[str, Any]) -> None:
     if events is None:
-        conn.execute(_INSERT_EVENT, values)
+        insert_events(conn, [values])
     else:
         events.append(values)
 
 
 def insert_events(conn: sa.Connection, events: list[dict[str, Any]]) -> None:
-    """Write events held back by `record`/`create` (one executemany)."""
+    """Write events held back by `record`/`create` (one executemany), and in the same
+    transaction the customer notices they cause."""
     if events:
-        conn.execute(_INSERT_EVENT, events)
+        conn.execute(_INSERT_EVENT, events if len(events) > 1 else events[0])
+        record_notices(conn, events)
 
 
 def load(conn: sa.Connection, ticket_id: int) -> dict[str, Any]:

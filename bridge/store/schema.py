@@ -246,3 +246,63 @@ login_failures = sa.Table(
     sa.Column("first_at", UTCDateTime, nullable=False),
     sa.Column("locked_until", UTCDateTime),
 )
+
+# customer mail (bridge.notices): migration 0006
+#: a notice decided in the same transaction as the ticket event that causes it
+notices = sa.Table(
+    "notices",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("ticket_id", sa.Integer, sa.ForeignKey("tickets.id"), nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.UniqueConstraint("ticket_id", "seq", "kind", name="uq_notices_event"),
+    sa.Index("ix_notices_state", "state", "created_at"),
+)
+
+#: one message per notice and recipient; its Message-ID is fixed here, before any attempt
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("notice_id", sa.Integer, sa.ForeignKey("notices.id"), nullable=False),
+    sa.Column("ticket_id", sa.Integer, sa.ForeignKey("tickets.id"), nullable=False),
+    sa.Column("recipient", sa.String(254), nullable=False),
+    sa.Column("name", sa.String(256), nullable=False),
+    sa.Column("language", sa.String(8), nullable=False),
+    sa.Column("message_id", sa.String(256), nullable=False, unique=True),
+    sa.Column("token", sa.String(32), nullable=False, unique=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt", UTCDateTime, nullable=False),
+    sa.Column("lease_until", UTCDateTime),
+    sa.Column("last_error", sa.Text),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("sent_at", UTCDateTime),
+    sa.UniqueConstraint("notice_id", "recipient", name="uq_outbox_recipient"),
+    sa.Index("ix_outbox_due", "status", "next_attempt"),
+    sa.Index("ix_outbox_ticket", "ticket_id"),
+)
+
+#: every mail read from an IMAP mailbox, once (message_key: Message-ID, else a hash)
+inbound_mail = sa.Table(
+    "inbound_mail",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("message_key", sa.String(512), nullable=False, unique=True),
+    sa.Column("mailbox", sa.String(256), nullable=False),
+    sa.Column("received_at", UTCDateTime, nullable=False),
+    sa.Column("sender", sa.String(254), nullable=False),
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("ticket_id", sa.Integer, sa.ForeignKey("tickets.id")),
+    sa.Column("customer_id", sa.String(64)),
+    sa.Column("raw", sa.LargeBinary, nullable=False),
+    sa.Column("routed_at", UTCDateTime),
+    sa.Column("routed_by", sa.String(128)),
+    sa.Index("ix_inbound_mail_outcome", "outcome", "received_at"),
+)

@@ -1,0 +1,58 @@
+"""Wiring for the composition root: `install(app, services, registry)` adds the verification
+routes, the outbox figures on /metrics and, with a `mail:` section, the sender job."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Iterable
+
+from aiohttp import web
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import CollectorRegistry
+
+from bridge.notices import outbox, verify
+from bridge.notices.sender import Sender
+from bridge.service import Services
+
+SENDER = web.AppKey("mail_sender", Sender)
+
+
+class OutboxCollector:
+    """Messages in the outbox by status (pending, sent, failed), read from the store."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "slabridge_mail_messages", "Customer notice messages by status", labels=["status"]
+        )
+        with self.services.engines.read.connect() as conn:
+            found = outbox.counts(conn)
+        for status in ("pending", "sent", "failed"):
+            family.add_metric([status], found.get(status, 0))
+        yield family
+
+
+def install(
+    app: web.Application, services: Services, registry: CollectorRegistry, *, run_jobs: bool
+) -> None:
+    mail = services.cfg.mail
+    if mail is None:
+        return
+    verify.add_routes(app, services, mail.signing_key)
+    registry.register(OutboxCollector(services))
+    sender = Sender(services, mail)
+    app[SENDER] = sender
+    if not run_jobs:
+        return
+
+    async def sender_ctx(_app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(sender.run_forever(), name="mail-sender")
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    app.cleanup_ctx.append(sender_ctx)

@@ -1,0 +1,75 @@
+"""Customer notices go out through the outbox to a real Postfix and land in Dovecot: one per
+recipient, in the recipient's language, exactly once, retried while the server is away, and
+failed for good (visible on the ticket and on /metrics) when the server refuses."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from tests.mail.conftest import device_down, fire, notices, outbox, rows, send_pass
+from tests.peers.mail import MailServers
+
+pytestmark = pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+
+
+async def test_a_monitoring_ticket_tells_every_contact_once_in_their_language(
+    mail_servers: MailServers, mail_config, start_api, engines
+) -> None:
+    api = await start_api(mail_config(mail_servers))
+    await fire(api, device_down())
+    [notice] = rows(engines, notices)
+    assert (notice["kind"], notice["state"]) == ("proactive", "pending")
+    results = await send_pass(api)
+    assert [r.outcome for r in results] == ["sent", "sent"]
+    assert await send_pass(api) == []
+    [en] = mail_servers.wait_for("alice@example.test", 1)
+    [pl] = mail_servers.wait_for("ola@example.test", 1)
+    assert en["Subject"].startswith("[INC-000001] We noticed a problem: ")
+    assert pl["Subject"].startswith("[INC-000001] Zauważyliśmy problem: ")
+    assert en["Auto-Submitted"] == "auto-generated"
+    sent = {r["recipient"]: r for r in rows(engines, outbox)}
+    assert en["Message-ID"] == sent["alice@example.test"]["message_id"]
+    assert en["Reply-To"] == f"support+{sent['alice@example.test']['token']}@helpdesk.test"
+    assert "acme-edge" in en.get_body(("plain",)).get_content()
+    assert {r["status"] for r in sent.values()} == {"sent"}
+
+
+async def test_a_server_away_means_retries_and_each_notice_arrives_once(
+    mail_servers: MailServers, mail_config, start_api, engines, clock
+) -> None:
+    api = await start_api(mail_config(mail_servers))
+    mail_servers.stop_smtp()
+    for n in range(5):
+        await fire(api, device_down(f"f{n}", alertname=f"Check{n}"))
+    results = await send_pass(api)
+    assert len(results) == 10 and {r.outcome for r in results} == {"retry"}
+    assert await send_pass(api) == []  # backing off: nothing due yet
+    mail_servers.start_smtp()
+    clock.advance(timedelta(seconds=11))
+    results = await send_pass(api)
+    assert [r.outcome for r in results] == ["sent"] * 10
+    clock.advance(timedelta(minutes=10))
+    assert await send_pass(api) == []
+    inbox = mail_servers.wait_for("alice@example.test", 5)
+    assert sorted(m["Subject"][:12] for m in inbox) == [f"[INC-00000{n}]" for n in range(1, 6)]
+    assert len({m["Message-ID"] for m in inbox}) == 5
+    assert {r["attempts"] for r in rows(engines, outbox)} == {2}
+
+
+async def test_a_refused_recipient_fails_for_good_visibly(
+    mail_servers: MailServers, mail_config, start_api, engines
+) -> None:
+    contacts = [{"name": "Nobody", "email": "nobody@reject.test"}]
+    api = await start_api(mail_config(mail_servers, contacts=contacts))
+    await fire(api, device_down())
+    [result] = await send_pass(api)
+    assert result.outcome == "failed" and result.error.startswith("550 ")
+    [row] = rows(engines, outbox)
+    assert row["status"] == "failed"
+    ticket = await api.get("INC-000001")
+    notes = [e for e in ticket["history"] if e["kind"] == "commented"]
+    assert "nobody@reject.test could not be delivered: 550" in notes[-1]["data"]["text"]
+    resp = await api.client.get("/metrics")
+    assert 'slabridge_mail_messages{status="failed"} 1.0' in await resp.text()
