@@ -39,13 +39,13 @@ def current_resolution(conn: sa.Connection, ticket_id: int) -> int | None:
     return seq
 
 
-def _page(language: str, status: int = 200, **values: Any) -> web.Response:
+def _page(language: str, http_status: int = 200, **values: Any) -> web.Response:
     html = _env(language).get_template("verify.html").render(language=language, **values)
-    return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
+    return web.Response(text=html, status=http_status, content_type="text/html", charset="utf-8")
 
 
 def _bad(message: str) -> web.Response:
-    return _page("en", 400, state="bad", message=message, key="", title="")
+    return _page("en", 400, state="bad", message=message, key="", title="", status="")
 
 
 def _form_value(form: Any, name: str) -> str:
