@@ -497,7 +497,10 @@ class AvailabilityCollector(Collector):
             p = cfg.sla_policies[c.sla_policy]
             self._customers[c.id] = (
                 c.timezone,
-                sla.AvailabilityPolicy(unknown=p.unknown_time, unreachable=p.parent_outage),
+                sla.AvailabilityPolicy(
+                    unknown=p.unknown_time, unreachable=p.parent_outage,
+                    unconfirmed=p.unconfirmed_failures,
+                ),
             )
         for d in cfg.devices:
             checks = probed_checks(d)

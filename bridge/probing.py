@@ -18,6 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+import sla
 from bridge import tickets as tk
 from bridge.alert import Alert, AlertStatus
 from bridge.config import Config, DeviceConfig, SourceConfig
@@ -175,8 +176,8 @@ def change_to_alert(
             description="\n".join(lines),
             labels=labels,
             annotations={"summary": title},
-            starts_at=change.at,
-            ends_at=change.at if status == AlertStatus.RESOLVED else None,
+            starts_at=change.began_at,
+            ends_at=change.began_at if status == AlertStatus.RESOLVED else None,
             raw=raw,
         )
 
@@ -215,7 +216,7 @@ def change_to_alert(
             ),
             source,
         )
-    if new == State.UNREACHABLE or change.rule == "flapping_suppressed":
+    if new == State.UNREACHABLE or change.rule in ("flapping_suppressed", "unconfirmed_failure"):
         return ProbeAlert(None, source)
     if change.check == CHECK_ICMP:
         if new == State.DOWN:
@@ -279,38 +280,66 @@ def change_to_alert(
     return ProbeAlert(None, source)
 
 
-def record_state(conn: sa.Connection, change: StateChange) -> None:
-    """Close the check's open interval at the change and open the new one."""
-    if change.old_state == change.new_state:
-        return  # reboots and flapping markers are events, not states
-    current = conn.execute(
-        sa.select(device_states.c.state).where(
-            device_states.c.device_id == change.device_id,
-            device_states.c.check == change.check,
-            device_states.c.ended_at.is_(None),
+def _open_row(conn: sa.Connection, device_id: str, check: str) -> sa.RowMapping | None:
+    return (
+        conn.execute(
+            sa.select(device_states).where(
+                device_states.c.device_id == device_id,
+                device_states.c.check == check,
+                device_states.c.ended_at.is_(None),
+            )
         )
-    ).scalar_one_or_none()
-    if current == change.new_state.value:
-        return  # already recorded (a flap that settles where it was last told)
-    conn.execute(
-        sa.update(device_states)
-        .where(
-            device_states.c.device_id == change.device_id,
-            device_states.c.check == change.check,
-            device_states.c.ended_at.is_(None),
-        )
-        .values(ended_at=change.at)
+        .mappings()
+        .one_or_none()
     )
+
+
+def _close(conn: sa.Connection, row: sa.RowMapping | None, at: datetime) -> None:
+    """End the open interval at ``at``; one that would end where it began goes."""
+    if row is None:
+        return
+    query = device_states.c.id == row["id"]
+    if row["started_at"] >= at:
+        conn.execute(sa.delete(device_states).where(query))
+    else:
+        conn.execute(sa.update(device_states).where(query).values(ended_at=at))
+
+
+def record_state(conn: sa.Connection, change: StateChange) -> None:
+    """Close the check's open interval where the change began and open the new one.
+
+    The instants are the probes' (``began_at``: the first probe of the deciding run), not the
+    debounce's decision. Failed probes never confirmed are an interval of their own
+    (``unconfirmed``) cut out of the state they interrupted, which then carries on.
+    """
+    unconfirmed = change.rule == "unconfirmed_failure"
+    if change.old_state == change.new_state and not unconfirmed:
+        return  # reboots and flapping markers are events, not states
+    current = _open_row(conn, change.device_id, change.check)
+    if not unconfirmed and current is not None and current["state"] == change.new_state.value:
+        return  # already recorded (a flap that settles where it was last told)
+    begin = change.began_at
+    _close(conn, current, begin)
     detail = {k: v for k, v in change.detail.items() if isinstance(v, str | int | float | bool)}
     detail["rule"] = change.rule
+    key = {"device_id": change.device_id, "check": change.check}
+    if unconfirmed:
+        conn.execute(
+            sa.insert(device_states).values(
+                **key, state=sla.UNCONFIRMED, started_at=begin, ended_at=change.at, detail=detail
+            )
+        )
+        if current is not None:  # the interrupted state carries on
+            conn.execute(
+                sa.insert(device_states).values(
+                    **key, state=current["state"], started_at=change.at, ended_at=None,
+                    detail=current["detail"],
+                )
+            )
+        return
     conn.execute(
         sa.insert(device_states).values(
-            device_id=change.device_id,
-            check=change.check,
-            state=change.new_state.value,
-            started_at=change.at,
-            ended_at=None,
-            detail=detail,
+            **key, state=change.new_state.value, started_at=begin, ended_at=None, detail=detail
         )
     )
 

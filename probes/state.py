@@ -20,6 +20,15 @@ Rules (the ``rule`` field of StateChange):
 * ``interface_down`` / ``interface_up`` and ``threshold_crossed`` / ``threshold_cleared``
   for the SNMP interface and threshold checks (debounced like the others).
 * ``reboot``: sysUpTime went backwards (no debounce; old and new state are both ``up``).
+* ``unconfirmed_failure``: a run of failed cycles ended (a good or degraded cycle came)
+  before ``down_after`` confirmed it; old and new state are the unchanged state, ``since``
+  is the first failed cycle and ``at`` the cycle that ended the run.
+
+Debouncing decides *whether* a state changes, never *when*: a change is decided at ``at`` (the
+cycle that confirmed it) and began at ``since``, the first cycle of the run that confirmed
+it (the first failed probe of an outage, the first good probe of its recovery). From
+``unknown`` (a start) the first decided state begins at the first probe not already
+recorded as an unconfirmed failure, so no time after the first probe stays unknown.
 """
 
 from __future__ import annotations
@@ -97,6 +106,12 @@ class StateChange:
     at: datetime
     detail: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
     rule: str = ""
+    since: datetime | None = None  # first probe of the run that made it; None: ``at``
+
+    @property
+    def began_at(self) -> datetime:
+        """When the new state began, as observed (``at`` is when debouncing decided it)."""
+        return self.at if self.since is None else self.since
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +166,8 @@ class _Tracker:
 
     __slots__ = (
         "device_id", "check", "kind", "state", "emitted", "last_obs", "streak",
-        "last_detail", "changes", "flapping", "last_change_at",
+        "last_detail", "changes", "flapping", "last_change_at", "run_start", "since",
+        "pending_since",
     )
 
     def __init__(self, device_id: str, check: str) -> None:
@@ -166,6 +182,9 @@ class _Tracker:
         self.changes: deque[datetime] = deque()
         self.flapping = False
         self.last_change_at: datetime | None = None
+        self.run_start: datetime | None = None  # first cycle of the current streak
+        self.since: datetime | None = None  # when the current state began
+        self.pending_since: datetime | None = None  # unknown: first probe not yet recorded
 
     @property
     def failing(self) -> bool:
@@ -173,15 +192,33 @@ class _Tracker:
 
     def observe(
         self, obs: Observation, at: datetime, detail: Mapping[str, Any], policy: Policy,
-        parent: str,
+        parent: tuple[str, datetime | None],
     ) -> list[StateChange]:
-        self.streak = self.streak + 1 if obs is self.last_obs else 1
+        out: list[StateChange] = []
+        if obs is self.last_obs:
+            self.streak += 1
+        else:
+            if self.failing and self.state not in _BAD and self.run_start is not None:
+                out.append(self._change(
+                    self.state, self.state, at, {"failed_cycles": self.streak},
+                    "unconfirmed_failure", self.run_start,
+                ))
+                self.pending_since = at
+            self.streak = 1
+            self.run_start = at
+        if self.pending_since is None:
+            self.pending_since = at
         self.last_obs = obs
         self.last_detail = detail
-        return self.evaluate(at, policy, parent)
+        out.extend(self.evaluate(at, policy, parent))
+        return out
 
-    def evaluate(self, at: datetime, policy: Policy, parent: str) -> list[StateChange]:
-        """Apply the rules to the current streak; parent is 'up', 'failing' or 'down'."""
+    def evaluate(
+        self, at: datetime, policy: Policy, parent: tuple[str, datetime | None]
+    ) -> list[StateChange]:
+        """Apply the rules to the current streak; parent is ('up', 'failing' or 'down', and
+        when the parent's current state began)."""
+        parent_status, parent_since = parent
         out: list[StateChange] = []
         obs = self.last_obs
         if obs is not None:
@@ -189,7 +226,7 @@ class _Tracker:
                 candidate = State.UP
             elif obs is Observation.DEGRADED:
                 candidate = State.DEGRADED
-            elif self.kind == "reachability" and parent == "down":
+            elif self.kind == "reachability" and parent_status == "down":
                 candidate = State.UNREACHABLE
             else:
                 candidate = State.DOWN
@@ -204,18 +241,32 @@ class _Tracker:
             held = (
                 candidate is State.DOWN
                 and self.kind == "reachability"
-                and parent == "failing"
+                and parent_status == "failing"
             )
             if candidate is not self.state and self.streak >= need and not held:
-                out.extend(self._transition(candidate, at, policy, parent == "down"))
+                since = self._since(candidate, at, parent_since)
+                out.extend(
+                    self._transition(candidate, at, policy, parent_status == "down", since)
+                )
         out.extend(self._check_flap_end(at, policy))
         return out
 
+    def _since(self, new: State, at: datetime, parent_since: datetime | None) -> datetime:
+        """When a change decided now began: the first cycle of the deciding run; for down <->
+        unreachable (the same failure, re-attributed) when the parent's state changed."""
+        if self.state is State.UNKNOWN:
+            return self.pending_since or at
+        since = self.run_start or at
+        if _RANK.get(new) == _RANK.get(self.state) and parent_since is not None:
+            since = parent_since
+        return max(since, self.since or since)
+
     def _transition(
-        self, new: State, at: datetime, policy: Policy, parent_down: bool
+        self, new: State, at: datetime, policy: Policy, parent_down: bool, since: datetime
     ) -> list[StateChange]:
         old = self.state
         self.state = new
+        self.since = since
         out: list[StateChange] = []
         rule = _rule(self.kind, old, new, parent_down)
         if old is not State.UNKNOWN:
@@ -226,11 +277,13 @@ class _Tracker:
                     self.changes.popleft()
         if self.flapping:
             # No alert while flapping, but the state is still told, so availability is exact.
-            out.append(self._change(old, new, at, dict(self.last_detail), "flapping_suppressed"))
+            out.append(self._change(
+                old, new, at, dict(self.last_detail), "flapping_suppressed", since
+            ))
             return out
         detail = dict(self.last_detail)
         detail["streak"] = self.streak
-        out.append(self._change(old, new, at, detail, rule))
+        out.append(self._change(old, new, at, detail, rule, since))
         self.emitted = new
         if policy.flap_changes and len(self.changes) >= policy.flap_changes:
             self.flapping = True
@@ -252,11 +305,12 @@ class _Tracker:
         return [self._change(old, self.state, at, dict(self.last_detail), "flapping_stopped")]
 
     def _change(
-        self, old: State, new: State, at: datetime, detail: Mapping[str, Any], rule: str
+        self, old: State, new: State, at: datetime, detail: Mapping[str, Any], rule: str,
+        since: datetime | None = None,
     ) -> StateChange:
         return StateChange(
             device_id=self.device_id, check=self.check, old_state=old, new_state=new, at=at,
-            detail=MappingProxyType(dict(detail)), rule=rule,
+            detail=MappingProxyType(dict(detail)), rule=rule, since=since,
         )
 
 
@@ -324,18 +378,19 @@ class StateEngine:
                 return tr
         return None
 
-    def _parent_status(self, device_id: str) -> str:
+    def _parent_status(self, device_id: str) -> tuple[str, datetime | None]:
+        """'up', 'failing' or 'down', and when the parent's current state began."""
         parent = self._parents.get(device_id)
         if parent is None:
-            return "up"
+            return "up", None
         tr = self._reachability(parent)
         if tr is None:
-            return "up"
+            return "up", None
         if tr.state in _BAD:
-            return "down"
+            return "down", tr.since
         if tr.failing:
-            return "failing"
-        return "up"
+            return "failing", tr.since
+        return "up", tr.since
 
     # -- observations ----------------------------------------------------------------------
 

@@ -55,8 +55,8 @@ DEFINITIONS = (
     "An outage is covered by a ticket on the same device (or a parent it depends on) whose "
     "entered-to-resolved span overlaps it; an outage without one is a gap the desk missed.",
     "Every second of the month is accounted once per device: maintenance first, then the "
-    "monitored state (up, degraded, down, unreachable), else unknown; the parts add up to the "
-    "period.",
+    "monitored state (up, degraded, down, unreachable, unconfirmed failures), else unknown; "
+    "the parts add up to the period.",
     "A clock stops at its event (reaction: the first assignment, or a resolution before any; "
     "resolution: resolved or closed); a breached clock is still running, paused or stopped.",
 )
@@ -68,6 +68,7 @@ _STATE_LABELS = {
     "state_down": "Down",
     "state_unreachable": "Unreachable",
     "state_unknown": "Unknown (no data)",
+    "state_unconfirmed": "Unconfirmed failures",
     "state_maintenance": "Maintenance",
 }
 TABLES: dict[str, tuple[str, tuple[Col, ...]]] = {

@@ -6,6 +6,7 @@ frozen dataclass (or a DataFrame in :mod:`sla.frames`). Instants must be timezon
 
 from sla.availability import (
     DEVICE_STATES,
+    UNCONFIRMED,
     AvailabilityPolicy,
     AvailabilityReport,
     MaintenanceWindow,
@@ -34,6 +35,7 @@ __all__ = [
     "CLOCK_KINDS",
     "DEVICE_STATES",
     "STOP_STATUSES",
+    "UNCONFIRMED",
     "AvailabilityPolicy",
     "AvailabilityReport",
     "Calendar",

@@ -2,7 +2,9 @@
 
 ``availability = up / (period - excluded)``. Excluded time is maintenance (always), plus,
 by policy, unknown time (no data, including any instant no state interval covers) and the
-time a device was unreachable behind a down parent. Every instant of the period is put in
+time a device was unreachable behind a down parent. ``unconfirmed`` time is failed probes
+that debouncing never confirmed as an outage (a blip): up by default, by policy down or
+excluded. Every instant of the period is put in
 exactly one class (up, down, excluded), in this precedence: maintenance > state > no data.
 An outage is a maximal run of down time; excluded time (a maintenance window inside an
 outage, say) splits it, and the period bounds (local midnight in the period's zone) cut it.
@@ -21,6 +23,7 @@ from sla.period import Period
 
 __all__ = [
     "DEVICE_STATES",
+    "UNCONFIRMED",
     "AvailabilityPolicy",
     "AvailabilityReport",
     "MaintenanceWindow",
@@ -31,8 +34,16 @@ __all__ = [
     "state_seconds",
 ]
 
-DeviceState = Literal["up", "degraded", "down", "unreachable", "unknown"]
-DEVICE_STATES: frozenset[str] = frozenset({"up", "degraded", "down", "unreachable", "unknown"})
+DeviceState = Literal["up", "degraded", "down", "unreachable", "unknown", "unconfirmed"]
+UNCONFIRMED = "unconfirmed"
+DEVICE_STATES: frozenset[str] = frozenset(
+    {"up", "degraded", "down", "unreachable", "unknown", UNCONFIRMED}
+)
+_COUNTED_AS = {
+    "excluded": "excluded from the period",
+    "up": "counted as available",
+    "down": "counted as downtime",
+}
 Class = Literal["up", "down", "excluded"]
 _Segment = tuple[int, int, Class, bool]  # start, end, class, state known
 
@@ -68,21 +79,27 @@ class MaintenanceWindow:
 
 @dataclass(frozen=True)
 class AvailabilityPolicy:
-    """How unknown and unreachable time is accounted.
+    """How unknown, unreachable and unconfirmed time is accounted.
 
     ``unknown``: "excluded" (default), "up" or "down". ``unreachable``: "child" (default,
     counted as down against the child) or "parent" (excluded for the child; the parent's own
-    down time carries it).
+    down time carries it). ``unconfirmed`` (failed probes never confirmed as an outage):
+    "up" (default: debouncing said the device was not down), "down" or "excluded".
     """
 
     unknown: Literal["excluded", "up", "down"] = "excluded"
     unreachable: Literal["child", "parent"] = "child"
+    unconfirmed: Literal["excluded", "up", "down"] = "up"
 
     def __post_init__(self) -> None:
-        if self.unknown not in ("excluded", "up", "down"):
+        if self.unknown not in _COUNTED_AS:
             raise ValueError(f"unknown-time policy must be excluded/up/down, not {self.unknown!r}")
         if self.unreachable not in ("child", "parent"):
             raise ValueError(f"unreachable policy must be child/parent, not {self.unreachable!r}")
+        if self.unconfirmed not in _COUNTED_AS:
+            raise ValueError(
+                f"unconfirmed-failure policy must be excluded/up/down, not {self.unconfirmed!r}"
+            )
 
     def classify(self, state: str) -> Class:
         """Accounting class of a device state under this policy."""
@@ -92,15 +109,11 @@ class AvailabilityPolicy:
             return "down"
         if state == "unreachable":
             return "down" if self.unreachable == "child" else "excluded"
-        return "down" if self.unknown == "down" else "up" if self.unknown == "up" else "excluded"
+        return self.unconfirmed if state == UNCONFIRMED else self.unknown
 
     def describe(self) -> str:
         """The accounting rules in words, printed on reports."""
-        unknown = {
-            "excluded": "excluded from the period",
-            "up": "counted as available",
-            "down": "counted as downtime",
-        }[self.unknown]
+        unknown = _COUNTED_AS[self.unknown]
         unreachable = (
             "counted as downtime of the device"
             if self.unreachable == "child"
@@ -109,7 +122,10 @@ class AvailabilityPolicy:
         return (
             "Availability = time up / (period - excluded time). Degraded counts as up. "
             f"Maintenance windows are excluded. Time without monitoring data is {unknown}. "
-            f"Time unreachable behind a down parent is {unreachable}."
+            f"Time unreachable behind a down parent is {unreachable}. "
+            "An outage runs from its first failed probe to its first good probe; failed "
+            "probes never confirmed as an outage (fewer than the debounce count) are "
+            f"{_COUNTED_AS[self.unconfirmed]}."
         )
 
 

@@ -167,6 +167,8 @@ class SlaPolicyConfig(Strict):
     availability_target: Annotated[float, Field(gt=0, le=100)] = 99.9
     unknown_time: Literal["excluded", "up", "down"] = "excluded"
     parent_outage: Literal["child", "parent"] = "child"
+    # failed probes never confirmed as an outage (a blip shorter than down_after)
+    unconfirmed_failures: Literal["excluded", "up", "down"] = "up"
     warning_share: Annotated[float, Field(gt=0, lt=1)] = 0.8
     severity_map: dict[str, Priority] = Field(
         default_factory=lambda: {

@@ -38,6 +38,7 @@ def change(
     rule: str = "",
     device: str = "acme-edge",
     at: datetime = T0,
+    since: datetime | None = None,
     **detail: object,
 ) -> StateChange:
     return StateChange(
@@ -48,6 +49,7 @@ def change(
         at=at,
         detail=MappingProxyType(detail),
         rule=rule,
+        since=since,
     )
 
 
@@ -69,6 +71,24 @@ def test_icmp_down_fires_a_critical_device_alert_with_what_the_probe_saw() -> No
     assert "device acme-edge (127.0.10.1), check icmp" in a.description
     assert "probe saw: last loss 100%" in a.description
     assert "streak: 3" in a.description
+
+
+def test_the_alert_starts_at_the_first_failed_probe_and_ends_at_the_first_good_one() -> None:
+    first_failed, first_good = T0 - timedelta(seconds=60), T0 - timedelta(seconds=30)
+    down = change_to_alert(
+        change(State.UP, State.DOWN, rule="down_after_n", since=first_failed), EDGE, None
+    ).alert
+    up = change_to_alert(
+        change(State.DOWN, State.UP, rule="up_after_m", since=first_good), EDGE, None
+    ).alert
+    assert down is not None and (down.starts_at, down.ends_at) == (first_failed, None)
+    assert up is not None and up.ends_at == first_good
+
+
+@pytest.mark.parametrize("old", [State.UP, State.DEGRADED, State.UNKNOWN])
+def test_an_unconfirmed_failure_opens_and_resolves_nothing(old: State) -> None:
+    blip = change(old, old, rule="unconfirmed_failure", since=T0 - timedelta(seconds=30))
+    assert change_to_alert(blip, EDGE, None).alert is None
 
 
 @pytest.mark.parametrize("old", [State.DOWN, State.UNREACHABLE])
@@ -251,6 +271,46 @@ def test_record_state_closes_the_open_interval_and_opens_the_next(engines) -> No
             )
         ).scalar_one()
     assert detail == {"streak": 3, "rule": "down_after_n"}
+
+
+def test_intervals_begin_at_the_probes_and_unconfirmed_failures_are_cut_out(engines) -> None:
+    s = timedelta(seconds=30)
+    with engines.write.begin() as conn:
+        # a blip of two failed probes (T0+1s, T0+2s), ended by the good probe at T0+3s
+        record_state(conn, change(State.UNKNOWN, State.UP, rule="first_up"))
+        record_state(conn, change(State.UP, State.UP, rule="unconfirmed_failure",
+                                  since=T0 + s, at=T0 + 3 * s, failed_cycles=2))
+        # an outage from its first failed probe (4s) decided at the third (6s)
+        record_state(conn, change(State.UP, State.DOWN, rule="down_after_n",
+                                  since=T0 + 4 * s, at=T0 + 6 * s))
+        # back from its first good probe (8s), decided at the second (9s)
+        record_state(conn, change(State.DOWN, State.UP, rule="up_after_m",
+                                  since=T0 + 8 * s, at=T0 + 9 * s))
+    assert rows(engines) == [
+        ("up", T0, T0 + s),
+        ("unconfirmed", T0 + s, T0 + 3 * s),
+        ("up", T0 + 3 * s, T0 + 4 * s),
+        ("down", T0 + 4 * s, T0 + 8 * s),
+        ("up", T0 + 8 * s, None),
+    ]
+
+
+def test_a_blip_right_after_a_start_ends_the_unknown_gap_at_the_first_probe(engines) -> None:
+    s = timedelta(seconds=30)
+    with engines.write.begin() as conn:
+        record_state(conn, change(State.UNKNOWN, State.UP, rule="first_up"))
+        flush_samples(conn, [{"device_id": "acme-edge", "check": "icmp", "at": T0, "detail": {}}])
+        record_unknown_gap(conn, T0 + 10 * s)
+        record_state(conn, change(State.UNKNOWN, State.UNKNOWN, rule="unconfirmed_failure",
+                                  since=T0 + 10 * s, at=T0 + 11 * s))
+        record_state(conn, change(State.UNKNOWN, State.UP, rule="first_up", since=T0 + 11 * s,
+                                  at=T0 + 11 * s))
+    assert rows(engines) == [
+        ("up", T0, T0),  # the first_up and its last sample at the same instant
+        ("unknown", T0, T0 + 10 * s),
+        ("unconfirmed", T0 + 10 * s, T0 + 11 * s),
+        ("up", T0 + 11 * s, None),
+    ]
 
 
 def test_unknown_gap_starts_at_the_last_sample_of_each_check(engines) -> None:

@@ -26,7 +26,7 @@ from bridge.app import PROBER, StoreOptions, build_app, open_store
 from bridge.clock import ManualClock
 from bridge.config import Config
 from bridge.store import Engines
-from bridge.store.schema import device_states
+from bridge.store.schema import alerts, device_states
 from probes.snmp import SnmpPoller
 from probes.spec import SnmpSettings
 from tests.conftest import Api
@@ -238,7 +238,7 @@ async def test_children_behind_a_down_parent_hang_under_its_one_ticket(
     api = await start_probes(cfg)
     await first_cycle(api)
     nft.drop(edge, db, web)
-    await cycle(api)
+    t_fail = await cycle(api)
     await cycle(api)
     assert await api.list() == []
     t_down = await cycle(api)
@@ -253,8 +253,8 @@ async def test_children_behind_a_down_parent_hang_under_its_one_ticket(
     for child in ("acme-db", "acme-web"):
         rows = intervals(engines, child)
         assert [r[0] for r in rows] == ["up", "unreachable"]
-        assert rows[-1][1:] == (t_down, None)
-    assert [r[0] for r in intervals(engines, "acme-edge")] == ["up", "down"]
+        assert rows[-1][1:] == (t_fail, None)  # from the first failed probe
+    assert [r[:2] for r in intervals(engines, "acme-edge")][1:] == [("down", t_fail)]
 
     await cycle(api)  # still all down: no new ticket, nothing attached twice
     assert len(await api.list()) == 1
@@ -322,7 +322,7 @@ async def test_snmp_reboot_and_interface_down_open_tickets_and_recovery_reaches_
     assert "sysUpTime went back from" in reboot["description"]
 
     snmpd.set(f"{IF_OPER}.1001", "integer", 2)  # fake0 (ifIndex 1001) goes down
-    await cycle(api, SNMP_INTERVAL)
+    t_if_fail = await cycle(api, SNMP_INTERVAL)
     await cycle(api, SNMP_INTERVAL)
     assert [t["id"] for t in await api.list()] == [reboot["id"]]
     t_if_down = await cycle(api, SNMP_INTERVAL)
@@ -337,7 +337,7 @@ async def test_snmp_reboot_and_interface_down_open_tickets_and_recovery_reaches_
         "127.0.0.1",
     )
     assert iface["entered_at"] == t_if_down.isoformat()
-    assert intervals(engines, "brno-core", "snmp.if.fake0")[-1][:2] == ("down", t_if_down)
+    assert intervals(engines, "brno-core", "snmp.if.fake0")[-1][:2] == ("down", t_if_fail)
     assert [r[0] for r in intervals(engines, "brno-core", "snmp")] == ["up"]
 
     snmpd.set(f"{IF_OPER}.1001", "integer", 1)
@@ -368,25 +368,41 @@ async def test_intervals_match_the_cycles_and_a_restart_leaves_an_exact_unknown_
     try:
         api = await start_probes(cfg, engines)
         t0 = await first_cycle(api)
-        await cycle(api)
         nft.drop(ip)
-        await cycle(api)
-        await cycle(api)
-        t_down = await cycle(api)
+        t_blip = await cycle(api)  # two failed probes: fewer than down_after (3)
         await cycle(api)
         nft.allow_all()
+        t_blip_end = await cycle(api)
+        nft.drop(ip)
+        t_fail = await cycle(api)  # the outage's first failed probe
         await cycle(api)
-        t_up = await cycle(api)
+        t_down = await cycle(api)  # the third: the ticket opens now
+        await cycle(api)
+        nft.allow_all()
+        t_good = await cycle(api)  # the first good probe
+        t_up = await cycle(api)  # the second: the recovery is told now
         last = await cycle(api)
-        assert (t_down - t0, t_up - t0, last - t0) == (
-            4 * ICMP_INTERVAL,
-            7 * ICMP_INTERVAL,
-            8 * ICMP_INTERVAL,
-        )
-        assert intervals(engines, "acme-edge") == [
-            ("up", t0, t_down),
-            ("down", t_down, t_up),
-            ("up", t_up, None),
+        assert [t - t0 for t in (t_blip, t_blip_end, t_fail, t_down, t_good, t_up, last)] == [
+            n * ICMP_INTERVAL for n in (1, 3, 4, 6, 8, 9, 10)
+        ]
+        before = [
+            ("up", t0, t_blip),
+            ("unconfirmed", t_blip, t_blip_end),
+            ("up", t_blip_end, t_fail),
+            ("down", t_fail, t_good),
+        ]
+        assert intervals(engines, "acme-edge") == [*before, ("up", t_good, None)]
+        [ticket] = await api.list()
+        assert ticket["entered_at"] == t_down.isoformat()  # the decision, not the probe
+        with engines.read.connect() as conn:
+            sent = conn.execute(
+                sa.select(alerts.c.status, alerts.c.starts_at, alerts.c.ends_at)
+                .where(alerts.c.identity == "acme-edge:icmp")
+                .order_by(alerts.c.id)
+            ).all()
+        assert [tuple(r) for r in sent] == [
+            ("firing", t_fail, None),
+            ("resolved", t_good, t_good),
         ]
         await api.stop()  # flushes the last sample (taken at `last`)
 
@@ -397,16 +413,14 @@ async def test_intervals_match_the_cycles_and_a_restart_leaves_an_exact_unknown_
         api2 = await start_probes(cfg, second_engines)
         # at start: the time since the last sample is unknown, not up
         assert intervals(second_engines, "acme-edge") == [
-            ("up", t0, t_down),
-            ("down", t_down, t_up),
-            ("up", t_up, last),
+            *before,
+            ("up", t_good, last),
             ("unknown", last, None),
         ]
         await first_cycle(api2)  # the first cycle of the new process, at the restart instant
         assert intervals(second_engines, "acme-edge") == [
-            ("up", t0, t_down),
-            ("down", t_down, t_up),
-            ("up", t_up, last),
+            *before,
+            ("up", t_good, last),
             ("unknown", last, restart),
             ("up", restart, None),
         ]

@@ -61,7 +61,8 @@ def test_it_goes_up_on_first_good_cycle_from_unknown():
 def test_it_goes_down_after_n_consecutive_failures_only():
     eng, clock = StateEngine(Policy(down_after=3, up_after=2)), FakeClock()
     feed(eng, clock, "r1", [OK])
-    assert feed(eng, clock, "r1", [FAIL, FAIL, OK, FAIL, FAIL]) == []
+    blips = feed(eng, clock, "r1", [FAIL, FAIL, OK, FAIL, FAIL])
+    assert [c.rule for c in blips] == ["unconfirmed_failure"]
     assert eng.state("r1", CHECK_ICMP) is State.UP
     changes = feed(eng, clock, "r1", [FAIL])
     assert transitions(changes) == [("r1", State.UP, State.DOWN, "down_after_n")]
@@ -237,3 +238,96 @@ def test_threshold_operator_is_validated():
     assert threshold_crossed(5, "<=", 5)
     with pytest.raises(ValueError, match="unknown threshold operator '=='"):
         threshold_crossed(5, "==", 5)
+
+
+# -- when a change began: the probes, not the debounce ------------------------------------------
+
+
+def test_an_outage_runs_from_its_first_failed_probe_to_its_first_good_probe():
+    eng, clock = StateEngine(Policy(down_after=3, up_after=2)), FakeClock()
+    feed(eng, clock, "r1", [OK])
+    first_failed = clock.now() + STEP
+    [down] = feed(eng, clock, "r1", [FAIL, FAIL, FAIL])
+    assert (down.new_state, down.since, down.began_at) == (State.DOWN, first_failed, first_failed)
+    assert down.at == first_failed + 2 * STEP  # decided at the third failed cycle
+    assert feed(eng, clock, "r1", [OK, FAIL]) == []  # one good probe is not a recovery
+    first_good = clock.now() + STEP
+    [up] = feed(eng, clock, "r1", [OK, OK])
+    assert (up.new_state, up.since, up.at) == (State.UP, first_good, first_good + STEP)
+
+
+def test_failures_never_confirmed_are_told_as_unconfirmed_from_first_failure_to_next_probe():
+    eng, clock = StateEngine(Policy(down_after=3, up_after=2)), FakeClock()
+    feed(eng, clock, "r1", [OK])
+    first_failed = clock.now() + STEP
+    [blip] = feed(eng, clock, "r1", [FAIL, FAIL, OK])
+    assert (blip.old_state, blip.new_state, blip.rule) == (
+        State.UP, State.UP, "unconfirmed_failure"
+    )
+    assert (blip.since, blip.at) == (first_failed, first_failed + 2 * STEP)
+    assert blip.detail["failed_cycles"] == 2
+    # a degraded cycle ends a failure run too; an outage that was confirmed is no blip
+    assert [c.rule for c in feed(eng, clock, "r1", [FAIL, DEG])] == ["unconfirmed_failure"]
+    feed(eng, clock, "r1", [FAIL, FAIL, FAIL])
+    assert [c.rule for c in feed(eng, clock, "r1", [OK, OK])] == ["up_after_m"]
+
+
+def test_after_a_start_the_first_state_begins_at_the_first_probe_whatever_it_says():
+    eng, clock = StateEngine(Policy(down_after=3, up_after=2)), FakeClock()
+    first = clock.now() + STEP
+    [down] = feed(eng, clock, "r1", [FAIL, FAIL, FAIL])
+    assert (down.old_state, down.since) == (State.UNKNOWN, first)
+
+    eng, clock = StateEngine(Policy(down_after=3, up_after=2)), FakeClock()
+    first = clock.now() + STEP
+    [up] = feed(eng, clock, "r1", [DEG, OK])  # an unconfirmed degraded cycle counts as up
+    assert (up.rule, up.since) == ("first_up", first)
+
+    eng, clock = StateEngine(Policy(down_after=3, up_after=2)), FakeClock()
+    first = clock.now() + STEP
+    blip, up = feed(eng, clock, "r1", [FAIL, OK])
+    assert (blip.rule, blip.old_state, blip.since, blip.at) == (
+        "unconfirmed_failure", State.UNKNOWN, first, first + STEP
+    )
+    assert (up.rule, up.since) == ("first_up", first + STEP)
+
+
+def test_a_child_down_on_its_own_is_unreachable_once_its_parents_outage_began():
+    eng, clock = StateEngine(Policy(down_after=2, up_after=1), {"edge": None, "db": "edge"}), \
+        FakeClock()
+
+    def cycle(edge: Observation, db: Observation) -> list:
+        return eng.observe_cycle(
+            [("edge", CHECK_ICMP, edge, None), ("db", CHECK_ICMP, db, None)], clock.tick()
+        )
+
+    cycle(OK, OK)
+    db_fail = clock.now() + STEP
+    assert cycle(OK, FAIL) == []
+    [db_down] = cycle(OK, FAIL)
+    assert (db_down.new_state, db_down.since) == (State.DOWN, db_fail)
+    edge_fail = clock.now() + STEP
+    assert cycle(FAIL, FAIL) == []
+    changes = cycle(FAIL, FAIL)
+    got = {(c.device_id, c.new_state): c.since for c in changes}
+    # db's own outage stands until its parent's began; from then on it is unreachable
+    assert got == {("edge", State.DOWN): edge_fail, ("db", State.UNREACHABLE): edge_fail}
+    edge_back = clock.now() + STEP
+    changes = cycle(OK, FAIL)
+    got = {(c.device_id, c.new_state): c.since for c in changes}
+    assert got == {("edge", State.UP): edge_back, ("db", State.DOWN): edge_back}
+
+
+def test_children_failing_with_their_parent_are_unreachable_from_their_first_failure():
+    eng, clock = StateEngine(Policy(down_after=2, up_after=1), {"edge": None, "db": "edge"}), \
+        FakeClock()
+    eng.observe_cycle([("edge", CHECK_ICMP, OK, None), ("db", CHECK_ICMP, OK, None)],
+                      clock.tick())
+    first = clock.now() + STEP
+    changes = []
+    for _ in range(2):
+        changes += eng.observe_cycle(
+            [("edge", CHECK_ICMP, FAIL, None), ("db", CHECK_ICMP, FAIL, None)], clock.tick()
+        )
+    got = {(c.device_id, c.new_state): c.since for c in changes}
+    assert got == {("edge", State.DOWN): first, ("db", State.UNREACHABLE): first}

@@ -212,6 +212,7 @@ def availability(
     maintenance: Sequence[tuple[datetime, datetime]],
     unknown: str,
     unreachable: str,
+    unconfirmed: str = "up",
 ) -> dict[str, object]:
     """Classify every minute of ``[lo, hi)``; outages are runs of down minutes."""
     up = down = excluded = known = 0
@@ -229,6 +230,8 @@ def availability(
             cls = "down"
         elif state == "unreachable":
             cls = "excluded"
+        elif state == "unconfirmed":
+            cls = unconfirmed
         else:
             cls = {"excluded": "excluded", "up": "up", "down": "down"}[unknown]
         up += cls == "up"

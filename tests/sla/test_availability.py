@@ -17,6 +17,7 @@ from sla import (
     StateInterval,
     device_availability,
     service_availability,
+    state_seconds,
 )
 from tests.sla import oracle
 
@@ -43,7 +44,9 @@ def device_case(draw: st.DrawFn):
     for _ in range(draw(st.integers(0, 12))):
         t += timedelta(minutes=draw(st.integers(0, 400)))  # gaps are unknown time
         end = t + timedelta(minutes=draw(st.integers(0, 600)))
-        state = draw(st.sampled_from(("up", "up", "degraded", "down", "unreachable", "unknown")))
+        state = draw(st.sampled_from(
+            ("up", "up", "degraded", "down", "unreachable", "unknown", "unconfirmed")
+        ))
         intervals.append((t, end, state))
         t = end
     maint = []
@@ -53,6 +56,7 @@ def device_case(draw: st.DrawFn):
     policy = AvailabilityPolicy(
         unknown=draw(st.sampled_from(("excluded", "up", "down"))),
         unreachable=draw(st.sampled_from(("child", "parent"))),
+        unconfirmed=draw(st.sampled_from(("excluded", "up", "down"))),
     )
     return Span(lo, hi), intervals, maint, policy
 
@@ -68,7 +72,7 @@ def test_device_availability_matches_minute_walk(case):
         policy,
     )
     want = oracle.availability(span.start, span.end, intervals, maint, policy.unknown,
-                               policy.unreachable)
+                               policy.unreachable, policy.unconfirmed)
     assert (got.up_seconds, got.down_seconds, got.excluded_seconds) == (
         want["up"], want["down"], want["excluded"]
     )
@@ -119,6 +123,30 @@ def test_unknown_gap_follows_the_policy(unknown: str, availability: float, down:
     assert report.down_seconds == down
     assert report.coverage_pct == pytest.approx(100 * 733 / 743)
     assert unknown.replace("excluded", "excluded from") in report.policy or unknown != "excluded"
+
+
+@pytest.mark.parametrize(
+    ("unconfirmed", "down", "excluded", "words"),
+    [("up", 0, 0, "counted as available"), ("down", 120, 0, "counted as downtime"),
+     ("excluded", 0, 120, "excluded from the period")],
+)
+def test_unconfirmed_failures_follow_the_policy_which_the_report_states(
+    unconfirmed: str, down: int, excluded: int, words: str
+):
+    intervals = [
+        StateInterval(MARCH.start, w(5, 0), "up"),
+        StateInterval(w(5, 0), w(5, 0, minute=2), "unconfirmed"),  # a blip of two minutes
+        StateInterval(w(5, 0, minute=2), MARCH.end, "up"),
+    ]
+    policy = AvailabilityPolicy(unconfirmed=unconfirmed)
+    report = device_availability(MARCH, intervals, policy=policy)
+    assert (report.down_seconds, report.excluded_seconds) == (down, excluded)
+    assert report.outage_count == (1 if down else 0)
+    assert f"never confirmed as an outage (fewer than the debounce count) are {words}" in (
+        report.policy
+    )
+    assert state_seconds(MARCH, intervals)["unconfirmed"] == 120
+    assert AvailabilityPolicy().unconfirmed == "up"
 
 
 def test_outage_crossing_the_month_boundary_is_split_at_local_midnight():
