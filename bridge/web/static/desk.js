@@ -110,15 +110,21 @@
   function refresh() {
     if (!queue) return;
     var url = queue.dataset.url + (queue.dataset.url.indexOf("?") < 0 ? "?" : "&") + "partial=1";
-    var ticked = {};
-    document.querySelectorAll("#queue input[name=ticket]:checked").forEach(function (b) { ticked[b.value] = true; });
-    var was = currentRow() ? currentRow().dataset.ticket : null;
     return fetch(url, { credentials: "same-origin" }).then(function (r) {
       if (r.redirected || r.status === 401 || r.status === 403) { window.location = "/login"; return null; }
       return r.text();
     }).then(function (html) {
       if (html === null) return;
+      // what the person has ticked or typed meanwhile survives the new rows
+      var ticked = {};
+      document.querySelectorAll("#queue input[name=ticket]:checked").forEach(function (b) { ticked[b.value] = true; });
+      var bar = {};
+      document.querySelectorAll("#bulk-form .bulk [name]").forEach(function (el) { bar[el.name] = el.value; });
+      var was = currentRow() ? currentRow().dataset.ticket : null;
       queue.innerHTML = html;
+      document.querySelectorAll("#bulk-form .bulk [name]").forEach(function (el) {
+        if (el.name in bar) el.value = bar[el.name];
+      });
       syncClock();
       document.querySelectorAll("#queue input[name=ticket]").forEach(function (b) { b.checked = !!ticked[b.value]; });
       var all = rows();

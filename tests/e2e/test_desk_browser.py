@@ -1,0 +1,263 @@
+"""Engineers, a manager and a customer use the desk in real headless Chromium, against a real
+``slabridge serve`` subprocess on a free loopback port, on SQLite and on PostgreSQL.
+
+SYNC tests on purpose: the ``browser`` fixture is Playwright's sync API, which must not run
+inside an event loop (see tests/peers/fixtures.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from bridge.app import StoreOptions, open_store
+from bridge.config import load_config
+from tests.bridge.ingest_fixtures import AM_TOKEN, am_alert, am_payload, encode
+from tests.conftest import EXAMPLE_CONFIG, REPO, TOKENS
+from tests.peers.ports import free_tcp_port
+from tests.web.people import PASSWORD, add_people
+
+pytestmark = pytest.mark.peers
+DOCS = REPO / "docs"
+
+
+@dataclass
+class Server:
+    base: str
+    store_args: list[str]
+
+    def api(self, method: str, path: str, body: object = None, *, as_: str = "alice") -> tuple:
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(
+            f"{self.base}{path}", data=data, method=method,
+            headers={"Authorization": f"Bearer {TOKENS[as_]}",
+                     "Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                return resp.status, json.loads(resp.read() or b"null")
+        except urllib.error.HTTPError as err:
+            return err.code, json.loads(err.read() or b"null")
+
+    def alert(self, title: str, instance: str = "127.0.10.1:9100") -> int:
+        payload = am_payload(am_alert(uuid.uuid4().hex[:16], {"instance": instance},
+                                      alertname=f"Down{uuid.uuid4().hex[:6]}", summary=title))
+        req = urllib.request.Request(
+            f"{self.base}/api/v1/alerts/prometheus", data=encode(payload), method="POST",
+            headers={"Authorization": f"Bearer {AM_TOKEN}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status
+
+    def cli(self, *argv: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "bridge.cli", *argv, "--config", str(EXAMPLE_CONFIG),
+             *self.store_args], cwd=REPO, capture_output=True, text=True, timeout=60,
+        )
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
+    cfg = load_config(EXAMPLE_CONFIG, env={})
+    data = tmp_path / "var"
+    data.mkdir()
+    if request.param == "sqlite":
+        url, store_args = f"sqlite:///{data / 'slabridge.db'}", ["--data-dir", str(data)]
+    else:
+        url = request.getfixturevalue("pg_url")
+        store_args = ["--database-url", url]
+    engines = open_store(StoreOptions(url))
+    add_people(engines, cfg)
+    engines.dispose()
+    port = free_tcp_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLABRIDGE_")}
+    log = (tmp_path / "serve.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bridge.cli", "serve", "--config", str(EXAMPLE_CONFIG),
+         "--host", "127.0.0.1", "--port", str(port), "--no-probes", *store_args],
+        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=1):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError((tmp_path / "serve.log").read_text()) from None
+                time.sleep(0.2)
+        yield Server(base, store_args)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+        log.close()
+
+
+def sign_in(context, server: Server, name: str, password: str = PASSWORD, next_url: str = ""):
+    page = context.new_page()
+    page.goto(f"{server.base}/login" + (f"?next={next_url}" if next_url else ""))
+    page.fill("input[name=name]", name)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    return page
+
+
+def row(page, title: str):
+    return page.locator("tr[data-ticket]", has_text=title)
+
+
+def test_an_engineer_works_a_new_alert_live_and_a_colleague_sees_it(
+    browser, server, artifacts_dir
+):
+    a_ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    b_ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    alice = sign_in(a_ctx, server, "alice")
+    alice.wait_for_url(f"{server.base}/desk")
+    bob = sign_in(b_ctx, server, "bob")
+    bob.wait_for_url(f"{server.base}/desk")
+    bob.goto(f"{server.base}/desk?view=all")
+    for p in (alice, bob):
+        p.wait_for_selector("#live:has-text('on')")
+
+    assert server.alert("Edge router does not answer") == 200
+    ticket = row(alice, "Edge router does not answer")
+    ticket.wait_for(timeout=2000)  # in Unassigned without a reload
+    assert "1" in alice.locator("a[data-view=unassigned] .count").inner_text()
+    assert ticket.locator(".reaction .cd").inner_text().endswith(" s")  # ticking
+    key = ticket.get_attribute("data-ticket")
+
+    server.alert("Database replica lagging", instance="127.0.10.2:9100")
+    row(alice, "Database replica lagging").wait_for(timeout=2000)
+    alice.screenshot(path=str(artifacts_dir / "desk-queue.png"), full_page=True)
+    DOCS.mkdir(exist_ok=True)
+    shutil.copy(artifacts_dir / "desk-queue.png", DOCS / "desk-queue.png")
+
+    alice.keyboard.press("j")
+    while row(alice, "Edge router").get_attribute("class") != "current":
+        alice.keyboard.press("j")
+    alice.keyboard.press("t")
+    alice.goto(f"{server.base}/desk?view=mine")
+    taken = row(alice, "Edge router does not answer")
+    assert taken.locator(".assignee").inner_text() == "alice"
+    assert taken.locator(".reaction .cd").inner_text() == "met"
+    # bob's page shows the take without a reload
+    bob.wait_for_function(
+        f"document.querySelector('tr[data-ticket=\"{key}\"] .assignee')"
+        ".textContent.trim() === 'alice'", timeout=2000)
+
+    alice.goto(f"{server.base}/desk/tickets/{key}")
+    alice.select_option("form.act:has(button[data-action=assign]) select", "alice")
+    alice.click("button[data-action=waiting]")
+    alice.wait_for_selector("#status:has-text('waiting')")
+    assert "paused" in alice.locator("#cd-resolution").inner_text()
+    alice.fill("form.act:has(button[data-action=comment]) textarea", "Asked ACME for logs")
+    alice.click("button[data-action=comment]")
+    alice.wait_for_selector("#history li[data-kind=commented]")
+    alice.screenshot(path=str(artifacts_dir / "desk-ticket.png"), full_page=True)
+    shutil.copy(artifacts_dir / "desk-ticket.png", DOCS / "desk-ticket.png")
+    alice.click("button[data-action=resolve]")
+    alice.wait_for_selector("#status:has-text('resolved')")
+    status, body = server.api("GET", f"/api/v1/tickets/{key}")
+    assert (status, body["status"]) == (200, "resolved")
+    a_ctx.close()
+    b_ctx.close()
+
+
+def test_roles_csrf_logout_and_disable(browser, server):
+    _, t = server.api("POST", "/api/v1/tickets", {"customer": "acme", "title": "Slow VPN"})
+    key = t["id"]
+    customer = sign_in(browser.new_context(), server, "acme-user")
+    customer.wait_for_url(f"{server.base}/portal")
+    assert "Slow VPN" in customer.inner_text("body")
+    assert customer.goto(f"{server.base}/desk").status == 403
+
+    manager = sign_in(browser.new_context(), server, "carol")
+    manager.wait_for_url(f"{server.base}/reports")
+    manager.goto(f"{server.base}/desk?view=all")
+    assert row(manager, "Slow VPN").count() == 1
+    assert manager.locator("#bulk-form, input[type=checkbox]").count() == 0
+    manager.goto(f"{server.base}/desk/tickets/{key}")
+    assert manager.locator("#actions").count() == 0
+
+    ctx = browser.new_context()
+    bob = sign_in(ctx, server, "bob")
+    bob.wait_for_url(f"{server.base}/desk")
+    forged = bob.request.post(f"{server.base}/desk/tickets/{key}", form={"action": "take"})
+    assert forged.status == 403
+    assert server.api("GET", f"/api/v1/tickets/{key}")[1]["assignee"] is None
+    kept = ctx.cookies()
+    bob.click("text=Sign out")
+    bob.wait_for_url(f"{server.base}/login")
+    thief = browser.new_context()
+    thief.add_cookies(kept)
+    page = thief.new_page()
+    page.goto(f"{server.base}/desk")
+    assert page.url.startswith(f"{server.base}/login")
+
+    ctx2 = browser.new_context()
+    bob2 = sign_in(ctx2, server, "bob")
+    bob2.wait_for_url(f"{server.base}/desk")
+    done = server.cli("user", "disable", "bob")
+    assert done.returncode == 0, done.stderr
+    bob2.goto(f"{server.base}/desk")
+    assert bob2.url.startswith(f"{server.base}/login")
+
+
+def test_eleven_wrong_passwords_lock_the_account_and_next_stays_local(browser, server):
+    page = sign_in(browser.new_context(), server, "bob", next_url="//elsewhere.example/")
+    page.wait_for_url(f"{server.base}/desk")
+
+    ctx = browser.new_context()
+    page = ctx.new_page()
+    for _ in range(10):
+        page.goto(f"{server.base}/login")
+        page.fill("input[name=name]", "alice")
+        page.fill("input[name=password]", "not her password")
+        page.click("button[type=submit]")
+        page.wait_for_selector("p.error")
+    page = sign_in(ctx, server, "alice")
+    page.wait_for_selector("p.error")
+    assert "Too many failed sign-ins" in page.inner_text("p.error")
+    assert page.url.endswith("/login")
+
+
+def test_keyboard_and_bulk_take(browser, server):
+    keys = [server.api("POST", "/api/v1/tickets", {"customer": "acme", "title": f"Bulk {i}"})[1]
+            ["id"] for i in range(3)]
+    page = sign_in(browser.new_context(), server, "alice")
+    page.wait_for_url(f"{server.base}/desk")
+    page.keyboard.press("?")
+    assert page.locator("#help").is_visible()
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    page.keyboard.press("k")
+    current = page.locator("tr.current").get_attribute("data-ticket")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{server.base}/desk/tickets/{current}")
+    page.goto(f"{server.base}/desk")
+    page.wait_for_selector("#live:has-text('on')")
+    for key in keys:
+        page.check(f"input[name=ticket][value='{key}']")
+    page.select_option("select[name=action]", "take")
+    with page.expect_response(f"{server.base}/desk/bulk") as answer:
+        page.click("#bulk-form .bulk button[type=submit]")
+    assert answer.value.status == 303, answer.value.text()
+    page.wait_for_url(f"{server.base}/desk?view=unassigned")
+    for key in keys:
+        history = server.api("GET", f"/api/v1/tickets/{key}")[1]["history"]
+        assigned = [e for e in history if e["kind"] == "assigned"]
+        assert [(e["actor"], e["data"]["assignee"]) for e in assigned] == [("alice", "alice")]
