@@ -18,29 +18,39 @@ from tests.reports.demo import demo_inputs, demo_store
 
 
 class Cells(HTMLParser):
-    """Every table[data-table] of the page: rows of (column, data-v, shown text)."""
+    """Every table[data-table] of the page: its columns (``th[data-col]``) and rows of
+    (column, shown text)."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.tables: list[tuple[str, list[list[tuple[str, object, str]]]]] = []
+        self.tables: list[tuple[str, list[str], list[list[tuple[str, str]]]]] = []
         self._cell: list | None = None
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         if tag == "table" and "data-table" in a:
-            self.tables.append((a["data-table"], []))
+            self.tables.append((a["data-table"], [], []))
+        elif tag == "th" and "data-col" in a and self.tables:
+            self.tables[-1][1].append(a["data-col"])
         elif tag == "tr" and self.tables:
-            self.tables[-1][1].append([])
-        elif tag == "td" and "data-col" in a:
-            self._cell = [a["data-col"], json.loads(a["data-v"]), ""]
+            self._close()
+            self.tables[-1][2].append([])
+        elif tag == "td" and self.tables:
+            self._close()
+            cols, row = self.tables[-1][1], self.tables[-1][2][-1]
+            self._cell = [cols[len(row)], ""]
 
     def handle_data(self, data):
         if self._cell is not None:
-            self._cell[2] += data
+            self._cell[1] += data
 
     def handle_endtag(self, tag):
-        if tag == "td" and self._cell is not None:
-            self.tables[-1][1][-1].append(tuple(self._cell))
+        if tag in ("td", "tr", "tbody", "table"):  # cell and row end tags are optional
+            self._close()
+
+    def _close(self):
+        if self._cell is not None:
+            self.tables[-1][2][-1].append(tuple(self._cell))
             self._cell = None
 
 
@@ -57,18 +67,17 @@ def test_json_round_trips(report):
     assert json.loads(render(report, "json")) == report
 
 
-def test_html_cells_carry_and_show_the_json_values(report):
+def test_html_cells_show_the_json_values(report):
     parser = Cells()
     parser.feed(render(report, "html").decode())
     seen = set()
-    for name, rows in parser.tables:
+    for name, _cols, rows in parser.tables:
         table = report["tables"][name]
         types = {c["key"]: c["type"] for c in table["columns"]}
         body = [r for r in rows if r]
         assert len(body) == len(table["rows"]), name
         for got, want in zip(body, table["rows"], strict=True):
-            for col, value, shown in got:
-                assert value == want[col], (name, col)
+            for col, shown in got:
                 assert shown == fmt(want[col], types[col]), (name, col)
         seen.add(name)
     assert seen == {n for n, t in report["tables"].items() if t["rows"]}
