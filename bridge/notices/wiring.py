@@ -1,5 +1,6 @@
 """Wiring for the composition root: `install(app, services, registry)` adds the verification
-routes, the outbox figures on /metrics and, with a `mail:` section, the sender job."""
+routes, the outbox figures on /metrics and, with a `mail:` section, the sender job and one
+reader per IMAP mailbox."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import CollectorRegistry
 
 from bridge.notices import outbox, verify
+from bridge.notices.imap import Receiver
 from bridge.notices.sender import Sender
 from bridge.service import Services
 
 SENDER = web.AppKey("mail_sender", Sender)
+RECEIVERS = web.AppKey("mail_receivers", list)
 
 
 class OutboxCollector:
@@ -45,14 +48,19 @@ def install(
     registry.register(OutboxCollector(services))
     sender = Sender(services, mail)
     app[SENDER] = sender
+    receivers = [Receiver(services, mail, box) for box in mail.imap]
+    app[RECEIVERS] = receivers
     if not run_jobs:
         return
 
     async def sender_ctx(_app: web.Application) -> AsyncIterator[None]:
-        task = asyncio.create_task(sender.run_forever(), name="mail-sender")
+        tasks = [asyncio.create_task(sender.run_forever(), name="mail-sender")]
+        tasks += [asyncio.create_task(r.run_forever(), name=f"imap {r.name}") for r in receivers]
         yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     app.cleanup_ctx.append(sender_ctx)

@@ -278,10 +278,11 @@ class MailServers:
         with smtplib.SMTP("127.0.0.1", self.smtp_port, timeout=10) as s:
             s.send_message(msg)
 
-    def deliver(self, raw: bytes, to: str) -> None:
-        """Put raw bytes straight into ``to``'s INBOX over LMTP (a fixture file, unchanged)."""
+    def deliver(self, raw: bytes, to: str, sender: str = "") -> None:
+        """Put raw bytes straight into ``to``'s INBOX over LMTP (a fixture file, unchanged);
+        the empty envelope sender is what auto-replies and bounces use."""
         with smtplib.LMTP("127.0.0.1", self.lmtp_port, timeout=10) as s:
-            s.sendmail("", [to], raw)
+            s.sendmail(sender, [to], raw)
 
     def fetch(self, user: str, mailbox: str = "INBOX") -> list[email.message.EmailMessage]:
         """Every message in ``user``'s mailbox, parsed, in arrival order (read over IMAP)."""

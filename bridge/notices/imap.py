@@ -1,0 +1,125 @@
+"""Reading the desk's mailboxes (aioimaplib): IDLE while the server offers it, timed polling
+otherwise. A mail is flagged \\Seen only after its transaction committed, so a crash between
+the two fetches it again, and the unique message key makes that second pass change nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from dataclasses import dataclass, field
+
+import aioimaplib
+from sqlalchemy.exc import IntegrityError
+
+from bridge.config.models import ImapConfig, MailConfig
+from bridge.notices import receive
+from bridge.notices.inbound import parse
+from bridge.service import Services
+
+log = logging.getLogger(__name__)
+
+
+async def connect(box: ImapConfig) -> aioimaplib.IMAP4:
+    if box.security == "tls":
+        client: aioimaplib.IMAP4 = aioimaplib.IMAP4_SSL(
+            host=box.host, port=box.port, ssl_context=ssl.create_default_context()
+        )
+    else:
+        client = aioimaplib.IMAP4(host=box.host, port=box.port)
+    await client.wait_hello_from_server()
+    if box.security == "starttls":
+        await client.starttls(ssl.create_default_context())
+    resp = await client.login(box.user, box.password)
+    if resp.result != "OK":
+        raise ConnectionError(f"IMAP login to {box.host}:{box.port} as {box.user} refused")
+    resp = await client.select(box.folder)
+    if resp.result != "OK":
+        raise ConnectionError(f"IMAP folder {box.folder!r} cannot be selected")
+    return client
+
+
+async def unseen(client: aioimaplib.IMAP4) -> list[str]:
+    resp = await client.uid_search("UNSEEN")
+    if resp.result != "OK" or not resp.lines:
+        return []
+    return [u.decode() for u in resp.lines[0].split()]
+
+
+async def fetch(client: aioimaplib.IMAP4, uid: str) -> bytes | None:
+    resp = await client.uid("fetch", uid, "(BODY.PEEK[])")
+    if resp.result != "OK":
+        return None
+    # aioimaplib hands the message literal over as the one bytearray among the lines
+    literals = [bytes(x) for x in resp.lines if isinstance(x, bytearray)]
+    return literals[0] if literals else None
+
+
+@dataclass
+class Receiver:
+    services: Services
+    mail: MailConfig
+    box: ImapConfig
+    handled: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return f"{self.box.user}@{self.box.host}:{self.box.port}/{self.box.folder}"
+
+    async def run_once(self, client: aioimaplib.IMAP4) -> list[str]:
+        """Handle every unseen mail; each flagged only after its commit. Returns outcomes."""
+        outcomes = []
+        svc = self.services
+        for uid in await unseen(client):
+            raw = await fetch(client, uid)
+            if raw is None:
+                continue
+            m = parse(raw)
+            at = svc.now()
+
+            def apply(conn, m=m, at=at, svc=svc) -> str:
+                return receive.handle(
+                    conn, svc.cfg, self.mail, svc.keys, m, mailbox=self.name, at=at
+                )
+
+            try:
+                outcome = await self.services.write(apply)
+            except IntegrityError:
+                outcome = "duplicate"  # another node handled it first
+            await client.uid("store", uid, "+FLAGS.SILENT", r"(\Seen)")
+            self.handled[outcome] = self.handled.get(outcome, 0) + 1
+            outcomes.append(outcome)
+        return outcomes
+
+    async def run_forever(self) -> None:
+        while True:
+            client = None
+            try:
+                client = await connect(self.box)
+                while True:
+                    await self.run_once(client)
+                    await self._wait(client)
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:  # a lost server: try again after the poll interval
+                log.warning("IMAP %s: %s", self.name, err)
+                await asyncio.sleep(self.box.poll_interval)
+            finally:
+                if client is not None:
+                    try:
+                        await asyncio.wait_for(client.logout(), 2)
+                    except Exception:
+                        pass
+
+    async def _wait(self, client: aioimaplib.IMAP4) -> None:
+        if not (self.box.idle and client.has_capability("IDLE")):
+            await asyncio.sleep(self.box.poll_interval)
+            return
+        idle = await client.idle_start(timeout=self.box.poll_interval)
+        try:
+            await client.wait_server_push(timeout=self.box.poll_interval)
+        except TimeoutError:
+            pass
+        client.idle_done()
+        await asyncio.wait_for(idle, 5)

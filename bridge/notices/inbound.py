@@ -1,0 +1,119 @@
+"""A mail read from the desk's mailbox, parsed: who sent it, what it answers, whether a
+machine wrote it, and the new text without the quoted original. Pure: no store, no network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.utils import getaddresses, parseaddr
+
+_AUTO_SUBJECT = re.compile(
+    r"^\s*(auto(matic)?( reply| response)?:|out of (the )?office|autoreply|"
+    r"undeliverable|delivery status notification|returned mail|"
+    r"nieobecno|odpověď v nepřítomnosti|risposta automatica|автоответ)",
+    re.IGNORECASE,
+)
+_ATTRIBUTION = re.compile(
+    r"^\s*(on\s.+\swrote:|w dniu\s.+\snapisał(\(a\))?:|.+\snapisał(\(a\))?:|dne\s.+\snapsal\S*:"
+    r"|il giorno\s.+\sha scritto:|.+\sнаписал\S*:|-{2,}\s*original message\s*-{2,})\s*$",
+    re.IGNORECASE,
+)
+_MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    key: str  # Message-ID, or a hash of the bytes when there is none
+    sender: str
+    subject: str
+    recipients: list[str]
+    refs: list[str]  # In-Reply-To first, then References newest first
+    text: str  # the new text, quotes stripped
+    full_text: str
+    automatic: str  # why it is automatic, "" when a person wrote it
+    raw: bytes = field(repr=False)
+
+
+def automatic(msg: EmailMessage) -> str:
+    """Why a mail is machine-made (RFC 3834 and the common vendor markers), else ""."""
+    auto = str(msg.get("Auto-Submitted", "")).strip().lower()
+    if auto and auto != "no":
+        return f"Auto-Submitted: {auto}"
+    for header in ("X-Autoreply", "X-Autorespond", "X-Auto-Response"):
+        if msg.get(header):
+            return f"{header}: {msg.get(header)}"
+    precedence = str(msg.get("Precedence", "")).strip().lower()
+    if precedence in ("bulk", "auto_reply", "list", "junk"):
+        return f"Precedence: {precedence}"
+    if msg.get_content_type() == "multipart/report":
+        return "a delivery or disposition report"
+    if str(msg.get("Return-Path", "")).strip() == "<>":
+        return "Return-Path: <> (sent by a mail system)"
+    subject = " ".join(str(msg.get("Subject", "")).split())
+    if _AUTO_SUBJECT.match(subject):
+        return f"subject '{subject}'"
+    return ""
+
+
+def strip_quotes(text: str) -> str:
+    """The text above the first attribution line or the trailing quoted block. Conservative:
+    when that leaves nothing, the whole text is kept."""
+    lines = text.replace("\r\n", "\n").split("\n")
+    cut = len(lines)
+    for i, line in enumerate(lines):
+        if _ATTRIBUTION.match(line):
+            cut = i
+            break
+    else:
+        i = len(lines)
+        while i > 0 and (lines[i - 1].startswith(">") or not lines[i - 1].strip()):
+            i -= 1
+        if any(line.startswith(">") for line in lines[i:]):
+            cut = i
+    kept = "\n".join(lines[:cut]).strip()
+    return kept or text.strip()
+
+
+def _body(msg: EmailMessage) -> str:
+    part = msg.get_body(preferencelist=("plain", "html"))
+    if part is None:
+        return ""
+    try:
+        content = part.get_content()
+    except (LookupError, ValueError):
+        content = part.get_payload(decode=True).decode("utf-8", "replace")
+    if part.get_content_type() == "text/html":
+        content = re.sub(r"(?is)<div class=\"gmail_quote\".*", "", content)
+        content = re.sub(r"(?is)<blockquote.*?</blockquote>", "", content)
+        content = re.sub(r"(?i)<br\s*/?>|</p>|</div>", "\n", content)
+        content = re.sub(r"<[^>]+>", "", content)
+    return content
+
+
+def parse(raw: bytes) -> Inbound:
+    msg = BytesParser(policy=policy.default).parsebytes(raw)
+    assert isinstance(msg, EmailMessage)
+    mid = _MESSAGE_ID.search(str(msg.get("Message-ID", "")))
+    key = mid.group(0) if mid else "sha256:" + hashlib.sha256(raw).hexdigest()
+    sender = parseaddr(str(msg.get("From", "")))[1].lower()
+    rcpt_headers = [str(v) for h in ("Delivered-To", "To", "Cc") for v in msg.get_all(h, [])]
+    recipients = [a.lower() for _n, a in getaddresses(rcpt_headers) if a]
+    refs = _MESSAGE_ID.findall(str(msg.get("In-Reply-To", "")))
+    refs += list(reversed(_MESSAGE_ID.findall(str(msg.get("References", "")))))
+    full = _body(msg)
+    return Inbound(
+        key=key[:512],
+        sender=sender,
+        subject=" ".join(str(msg.get("Subject", "")).split()),
+        recipients=recipients,
+        refs=refs,
+        text=strip_quotes(full),
+        full_text=full,
+        automatic=automatic(msg),
+        raw=raw,
+    )

@@ -1,0 +1,132 @@
+"""What a mail from the desk's mailbox does to the store, in one transaction, once.
+
+Matching a reply: the `+token` of the reply address first (it names one outbox message),
+then In-Reply-To/References against recorded Message-IDs, then the subject tag. A reply is a
+customer comment (and reopens a resolved ticket); a known contact's new mail opens a ticket;
+automatic mail changes no ticket's state; an unknown sender's mail is kept as unrouted.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from bridge import tickets as tk
+from bridge.config import Config
+from bridge.config.models import MailConfig
+from bridge.lifecycle import Origin, Priority, Status
+from bridge.notices.inbound import Inbound
+from bridge.store.schema import inbound_mail, outbox
+
+MAIL_ACTOR = "mail"
+
+
+def contact_customer(cfg: Config, address: str) -> str | None:
+    for customer in cfg.customers:
+        if any(c.email.lower() == address for c in customer.contacts):
+            return customer.id
+    return None
+
+
+def _token(mail: MailConfig, recipients: list[str]) -> str | None:
+    local, _, domain = mail.reply_address.lower().rpartition("@")
+    pattern = re.compile(re.escape(local) + r"\+([0-9a-f]{16})@" + re.escape(domain))
+    for r in recipients:
+        if m := pattern.fullmatch(r):
+            return m.group(1)
+    return None
+
+
+def match_ticket(
+    conn: sa.Connection, mail: MailConfig, keys: tk.TicketKey, m: Inbound, customer: str | None
+) -> int | None:
+    token = _token(mail, m.recipients)
+    if token is not None:
+        found = conn.execute(sa.select(outbox.c.ticket_id).where(outbox.c.token == token))
+        if (tid := found.scalar()) is not None:
+            return tid
+    if m.refs:
+        found = conn.execute(
+            sa.select(outbox.c.ticket_id).where(outbox.c.message_id.in_(m.refs)).limit(1)
+        )
+        if (tid := found.scalar()) is not None:
+            return tid
+    tag = re.search(r"\[(" + re.escape(keys.prefix) + r"-\d{6,})\]", m.subject)
+    if tag and customer is not None:
+        try:
+            row = tk.load(conn, keys.parse(tag.group(1)))
+        except tk.NotFound:
+            return None
+        if row["customer_id"] == customer:  # a tag alone never reaches another customer
+            return row["id"]
+    return None
+
+
+def _device(cfg: Config, customer: str, text: str) -> str | None:
+    for d in cfg.devices:
+        if d.customer == customer and (
+            re.search(rf"(?<![\w.-]){re.escape(d.id)}(?![\w-])", text)
+            or re.search(rf"(?<![\d.]){re.escape(d.ip)}(?![\d.])", text)
+        ):
+            return d.id
+    return None
+
+
+def handle(
+    conn: sa.Connection,
+    cfg: Config,
+    mail: MailConfig,
+    keys: tk.TicketKey,
+    m: Inbound,
+    *,
+    mailbox: str,
+    at: datetime,
+) -> str:
+    """Apply one mail; returns its outcome ('duplicate' when it was handled before)."""
+    seen = conn.execute(sa.select(inbound_mail.c.id).where(inbound_mail.c.message_key == m.key))
+    if seen.first() is not None:
+        return "duplicate"
+    customer = contact_customer(cfg, m.sender)
+    ticket_id = match_ticket(conn, mail, keys, m, customer)
+    record: dict[str, Any] = {"ticket_id": ticket_id, "customer_id": customer}
+    actor = f"customer:{m.sender}"[:128]
+    if m.automatic:
+        outcome = "automatic"
+        if ticket_id is not None:
+            row = tk.load(conn, ticket_id)
+            text = f"Automatic mail from {m.sender} ({m.automatic}): {m.subject}"
+            data = {"text": text, "visibility": "internal"}
+            tk.record(conn, row, "commented", at, MAIL_ACTOR, data, now=at)
+    elif ticket_id is not None:
+        row = tk.load(conn, ticket_id)
+        outcome = "comment"
+        if row["status"] == Status.RESOLVED:
+            row = tk.transition(
+                conn, row, Status.IN_PROGRESS, cfg=cfg, at=at, actor=actor, now=at,
+                reason="reopened by the customer's reply",
+            )  # fmt: skip
+            outcome = "reopened"
+        data = {"text": m.text, "visibility": "customer", "by_customer": True, "mail": m.key}
+        tk.record(conn, row, "commented", at, actor, data, now=at)
+        record["customer_id"] = row["customer_id"]
+    elif customer is not None:
+        row = tk.create(
+            conn, cfg, customer_id=customer, title=(m.subject or "(no subject)")[:512],
+            origin=Origin.EMAIL, priority=Priority.P3, at=at, actor=actor, now=at,
+            device_id=_device(cfg, customer, f"{m.subject}\n{m.full_text}"),
+            description=m.full_text,
+        )  # fmt: skip
+        record["ticket_id"] = row["id"]
+        outcome = "ticket"
+    else:
+        outcome = "unrouted"
+    conn.execute(
+        inbound_mail.insert().values(
+            message_key=m.key, mailbox=mailbox, received_at=at, sender=m.sender[:254],
+            subject=m.subject, outcome=outcome, raw=m.raw, **record,
+        )  # fmt: skip
+    )
+    return outcome
