@@ -91,7 +91,6 @@ class Prober:
         )
         if schedule:
             self.runner.start()
-            self.scheduler.add_job(self.flush, "interval", seconds=5, id="probe-samples-flush")
 
     async def stop(self) -> None:
         if self.runner is not None:
@@ -100,10 +99,9 @@ class Prober:
         await self._stack.aclose()
 
     async def cycle(self) -> None:
-        """One cycle of every check, then the samples to the store (tests, `probe --once`)."""
+        """One cycle of every check (tests); each batch's samples reach the store as it ends."""
         assert self.runner is not None
         await self.runner.run_cycle()
-        await self.flush()
 
     def on_sample(self, device_id: str, check: str, result: Any, at: datetime) -> None:
         self.last_sample[device_id] = self.samples.add(device_id, check, result, at)
@@ -119,9 +117,12 @@ class Prober:
             self.metrics.probe_sample(device_id, check, False)
             self.metrics.snmp_error(device_id)
 
-    def on_cycle(self, _kind: str, seconds: float) -> None:
+    async def on_cycle(self, _kind: str, seconds: float) -> None:
+        """The cycle's last observations to the store at once (one multi-row write), so a
+        restart's unknown gap begins at the last probe actually observed."""
         if self.metrics is not None:
             self.metrics.probe_cycle(seconds)
+        await self.flush()
 
     async def flush(self) -> None:
         rows = self.samples.take()

@@ -27,7 +27,7 @@ from bridge.store.schema import alert_keys, device_states, probe_samples
 from probes.icmp import PingResult
 from probes.snmp import SnmpPollResult
 from probes.spec import DeviceSpec, IcmpSettings, SnmpSettings, ThresholdSpec
-from probes.state import CHECK_ICMP, Policy, State, StateChange
+from probes.state import CHECK_ICMP, CHECK_SNMP, Policy, State, StateChange
 
 log = logging.getLogger(__name__)
 
@@ -344,8 +344,18 @@ def record_state(conn: sa.Connection, change: StateChange) -> None:
     )
 
 
+def _sample_check(check: str) -> str:
+    """The sample a check's observation comes from: one SNMP poll serves every snmp.* check."""
+    return check if check == CHECK_ICMP else CHECK_SNMP
+
+
 def record_unknown_gap(conn: sa.Connection, now: datetime) -> int:
-    """At start: time since each check's last sample was not observed, so it is unknown."""
+    """At start: the time since each check's last observed probe was not observed: unknown.
+
+    Samples are written at the end of every cycle, so the gap begins at the last probe the
+    previous process saw (not at a periodic flush); it ends where the first probe of this
+    process begins the next state (see probes.state).
+    """
     open_rows = (
         conn.execute(sa.select(device_states).where(device_states.c.ended_at.is_(None)))
         .mappings()
@@ -359,11 +369,9 @@ def record_unknown_gap(conn: sa.Connection, now: datetime) -> int:
     for row in open_rows:
         if row["state"] == State.UNKNOWN.value:
             continue
-        seen = last.get((row["device_id"], row["check"]), row["started_at"])
-        seen = max(seen, row["started_at"])
-        conn.execute(
-            sa.update(device_states).where(device_states.c.id == row["id"]).values(ended_at=seen)
-        )
+        seen = last.get((row["device_id"], _sample_check(row["check"])), row["started_at"])
+        seen = min(max(seen, row["started_at"]), now)
+        _close(conn, row, seen)
         conn.execute(
             sa.insert(device_states).values(
                 device_id=row["device_id"],

@@ -55,6 +55,9 @@ JOB_DEFAULTS: dict[str, Any] = {"coalesce": True, "max_instances": 1, "misfire_g
 
 OnChange = Callable[[StateChange], Awaitable[None]]
 OnSample = Callable[[str, str, Any, datetime], Awaitable[None] | None]
+# After each batch's cycle, with its kind and wall seconds: where the caller makes the
+# cycle's samples durable, so a restart knows the last probe actually observed.
+OnCycle = Callable[[str, float], Awaitable[None] | None]
 
 
 class Clock(Protocol):
@@ -160,7 +163,7 @@ class ProbeRunner:
         *,
         on_change: OnChange,
         on_sample: OnSample | None = None,
-        on_cycle: Callable[[str, float], None] | None = None,
+        on_cycle: OnCycle | None = None,
         pinger: Pinger | None = None,
         snmp: SnmpPoller | None = None,
         policy: Policy | None = None,
@@ -319,9 +322,15 @@ class ProbeRunner:
         except Exception:
             log.exception("on_sample failed for %s/%s", device_id, check)
 
-    def _cycle_done(self, kind: str, started: float) -> None:
-        if self._on_cycle is not None:
-            self._on_cycle(kind, time.perf_counter() - started)
+    async def _cycle_done(self, kind: str, started: float) -> None:
+        if self._on_cycle is None:
+            return
+        try:
+            ret = self._on_cycle(kind, time.perf_counter() - started)
+            if inspect.isawaitable(ret):
+                await ret
+        except Exception:
+            log.exception("on_cycle failed after a %s cycle", kind)
 
     async def _run_icmp_batch(self, devices: list[DeviceSpec]) -> None:
         """One sweep of a batch; a failure of our own (no socket) feeds no observation."""
@@ -349,7 +358,7 @@ class ProbeRunner:
             cycle.append((spec.id, CHECK_ICMP, obs, detail))
             await self._sample(spec.id, CHECK_ICMP, result, at)
         await self._emit(self.engine.observe_cycle(cycle, at))
-        self._cycle_done("icmp", started)
+        await self._cycle_done("icmp", started)
 
     async def _poll_one(self, spec: DeviceSpec) -> SnmpPollResult | ProbeError:
         assert self._snmp is not None and spec.snmp is not None
@@ -374,7 +383,7 @@ class ProbeRunner:
                 cycle.append((spec.id, check, obs, detail))
         changes += self.engine.observe_cycle(cycle, at)
         await self._emit(changes)
-        self._cycle_done("snmp", started)
+        await self._cycle_done("snmp", started)
 
 
 async def run_once(

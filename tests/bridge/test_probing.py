@@ -306,8 +306,7 @@ def test_a_blip_right_after_a_start_ends_the_unknown_gap_at_the_first_probe(engi
         record_state(conn, change(State.UNKNOWN, State.UP, rule="first_up", since=T0 + 11 * s,
                                   at=T0 + 11 * s))
     assert rows(engines) == [
-        ("up", T0, T0),  # the first_up and its last sample at the same instant
-        ("unknown", T0, T0 + 10 * s),
+        ("unknown", T0, T0 + 10 * s),  # up only at its last sample: nothing up is left
         ("unconfirmed", T0 + 10 * s, T0 + 11 * s),
         ("up", T0 + 11 * s, None),
     ]
@@ -321,14 +320,24 @@ def test_unknown_gap_starts_at_the_last_sample_of_each_check(engines) -> None:
         record_state(conn, change(State.UNKNOWN, State.UP))
         record_state(conn, change(State.UP, State.DOWN, at=t1))
         record_state(conn, change(State.UNKNOWN, State.UP, device="acme-db"))  # no sample
+        # an interface check's observations come from the device's SNMP poll
+        record_state(conn, change(State.UNKNOWN, State.UP, device="brno-core",
+                                  check="snmp.if.fake0"))
         flush_samples(
-            conn, [{"device_id": "acme-edge", "check": "icmp", "at": last_icmp, "detail": {}}]
+            conn,
+            [
+                {"device_id": "acme-edge", "check": "icmp", "at": last_icmp, "detail": {}},
+                {"device_id": "brno-core", "check": "snmp", "at": last_icmp, "detail": {}},
+            ],
         )
     with engines.write.begin() as conn:
-        assert record_unknown_gap(conn, restart) == 2
+        assert record_unknown_gap(conn, restart) == 3
     assert rows(engines) == [("up", T0, t1), ("down", t1, last_icmp), ("unknown", last_icmp, None)]
-    # without a sample the interval's own start is the last thing known
-    assert rows(engines, device="acme-db") == [("up", T0, T0), ("unknown", T0, None)]
+    assert rows(engines, device="brno-core", check="snmp.if.fake0") == [
+        ("up", T0, last_icmp), ("unknown", last_icmp, None)
+    ]
+    # without a sample the interval's own start is the last thing known: nothing was up
+    assert rows(engines, device="acme-db") == [("unknown", T0, None)]
     with engines.write.begin() as conn:  # a second start adds nothing: already unknown
         assert record_unknown_gap(conn, restart + timedelta(hours=1)) == 0
     assert len(rows(engines)) == 3

@@ -26,10 +26,11 @@ from bridge.app import PROBER, StoreOptions, build_app, open_store
 from bridge.clock import ManualClock
 from bridge.config import Config
 from bridge.store import Engines
-from bridge.store.schema import alerts, device_states
+from bridge.store.schema import alerts, device_states, probe_samples
 from probes.snmp import SnmpPoller
 from probes.spec import SnmpSettings
 from tests.conftest import Api
+from tests.e2e import SlabridgeServer, example_config
 from tests.probe_helpers import (
     IF_OPER,
     V2C_COMMUNITY,
@@ -517,3 +518,122 @@ async def test_a_flapping_device_gets_one_flapping_ticket_instead_of_a_stream(
     assert [e["kind"] for e in new] == ["recovery"]
     assert new[0]["data"]["identity"] == "acme-edge:icmp:flapping"
     assert len(after) == 2
+
+
+# -- 6. a killed prober: the unknown gap is exactly its absence ---------------------------------
+
+
+async def job_cycle(api: Api, step: timedelta = ICMP_INTERVAL) -> datetime:
+    """One cycle as the scheduler's jobs run it (no flush of our own afterwards)."""
+    api.clock.advance(step)
+    assert api.app[PROBER].runner is not None
+    await api.app[PROBER].runner.run_cycle()
+    return api.clock.now()
+
+
+async def test_a_killed_prober_leaves_unknown_only_from_its_last_probe_to_the_next_first_probe(
+    make_config, start_probes, nft, net, store_url, clock
+) -> None:
+    ip = f"{net}.22"
+    cfg = probe_config(
+        make_config,
+        [{"id": "acme-edge", "customer": "acme", "ip": ip, "probe": icmp()}],
+    )
+    engines = open_store(StoreOptions(store_url))
+    second = open_store(StoreOptions(store_url))
+    try:
+        api = await start_probes(cfg, engines)
+        t0 = await job_cycle(api)
+        nft.drop(ip)
+        t_fail = await job_cycle(api)
+        for _ in range(3):
+            last = await job_cycle(api)
+        # Killed here: no shutdown, nothing flushed. A new process starts on the same store.
+        clock.advance(timedelta(seconds=21.5))
+        api2 = await start_probes(cfg, second)
+        assert intervals(second, "acme-edge") == [
+            ("up", t0, t_fail),
+            ("down", t_fail, last),
+            ("unknown", last, None),
+        ]
+        restart = await job_cycle(api2, timedelta(0))  # still silent: down after 3 probes
+        await job_cycle(api2)
+        assert intervals(second, "acme-edge")[-1] == ("unknown", last, None)
+        await job_cycle(api2)
+        assert intervals(second, "acme-edge") == [
+            ("up", t0, t_fail),
+            ("down", t_fail, last),
+            ("unknown", last, restart),  # 21.5 s: the absence, not a flush period more
+            ("down", restart, None),
+        ]
+        assert restart - last == timedelta(seconds=21.5)
+        await api2.stop()
+        await api.stop()
+    finally:
+        engines.dispose()
+        second.dispose()
+
+
+def test_after_sigkill_the_unknown_gap_runs_from_the_last_probe_to_the_first_probe_after_restart(
+    nft, net
+) -> None:
+    """A real `slabridge serve` pinging a silent loopback address, killed with SIGKILL
+    right after a probe cycle and started again on the same data directory."""
+    ip = f"{net}.23"
+
+    def edit(data: dict) -> None:
+        data["devices"] = [
+            {"id": "acme-edge", "customer": "acme", "ip": ip,
+             "probe": {"icmp": {"interval": "2s", "count": 1, "timeout": TIMEOUT}}}
+        ]
+        data["maintenance"] = []
+        data["probing"] = {"down_after": 2, "up_after": 2, "jitter": "0.1s"}
+
+    nft.drop(ip)
+    server = SlabridgeServer(example_config(edit))
+    engine = sa.create_engine(f"sqlite:///{server.db_path}")
+
+    def sample_at() -> datetime | None:
+        with engine.connect() as conn:
+            return conn.execute(
+                sa.select(probe_samples.c.at).where(probe_samples.c.device_id == "acme-edge",
+                                                    probe_samples.c.check == "icmp")
+            ).scalar_one_or_none()
+
+    def rows() -> list[tuple]:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(
+                sa.select(device_states.c.state, device_states.c.started_at,
+                          device_states.c.ended_at)
+                .where(device_states.c.device_id == "acme-edge",
+                       device_states.c.check == "icmp")
+                .order_by(device_states.c.started_at, device_states.c.id)
+            )]
+
+    def wait_for(what: str, predicate: Callable[[], Any]) -> Any:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(0.02)
+        pytest.fail(f"{what} never happened:\n{server.log_tail()}", pytrace=False)
+
+    try:
+        server.start()
+        wait_for("down", lambda: any(r[0] == "down" and r[2] is None for r in rows()))
+        seen = sample_at()
+        last = wait_for("a probe cycle", lambda: (a := sample_at()) != seen and a)
+        server.kill()  # right after a cycle: the next one is two seconds away
+        server.start()
+        first = wait_for("the first probe after restart", lambda: (a := sample_at()) != last and a)
+        wait_for("down again", lambda: rows()[-1][0] == "down")
+        history = rows()
+        assert history[-3:] == [
+            ("down", history[0][1], last),
+            ("unknown", last, first),
+            ("down", first, None),
+        ]
+    finally:
+        server.cleanup()
+        engine.dispose()
