@@ -32,12 +32,14 @@ from bridge.prober import Prober
 from bridge.routing import Router
 from bridge.service import Services
 from bridge.store import Engines, Writer, create_engines, migrate
+from bridge.traps.wiring import TrapCollector, TrapReceivers
 from bridge.web import routes as web_routes
 
 log = logging.getLogger(__name__)
 
 SCHEDULER = web.AppKey("scheduler", AsyncIOScheduler)
 PROBER = web.AppKey("prober", Prober)
+TRAPS = web.AppKey("traps", TrapReceivers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +117,13 @@ def build_app(
             await prober.stop()
 
         app.cleanup_ctx.append(prober_ctx)
+
+    async def trap_intake(source: Any, batch: Any) -> Any:
+        return await alert_api.ingest_alerts(app, source, batch, clock.now())
+
+    app[TRAPS] = TrapReceivers(cfg, trap_intake)
+    app[METRICS].registry.register(TrapCollector(app[TRAPS]))
+    app.cleanup_ctx.append(app[TRAPS].ctx)
 
     notices_wiring.install(app, services, app[METRICS].registry, run_jobs=run_scheduler)
     ticket_api.add_routes(app)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from bridge.alert import Alert
-from bridge.sources import alertmanager, generic, grafana, pagerduty, zabbix
+from bridge.sources import alertmanager, generic, grafana, pagerduty, snmptrap, zabbix
 
 Parser = Callable[[object], list[Alert]]
 TruncatedCounter = Callable[[object], int]
@@ -42,6 +42,8 @@ SOURCE_TYPES: Mapping[str, SourceType] = MappingProxyType(
         "generic": SourceType("generic", generic.parse),
         "grafana": SourceType("grafana", grafana.parse, grafana.truncated_count),
         "pagerduty": SourceType("pagerduty", pagerduty.parse),
+        # decoded notifications from bridge.traps; a POST applies only the built-in table
+        "snmptrap": SourceType("snmptrap", snmptrap.parse),
         "zabbix": SourceType("zabbix", zabbix.parse),
     }
 )

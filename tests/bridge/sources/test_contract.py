@@ -25,12 +25,14 @@ from tests.bridge.sources._support import (
     load,
     mutated,
 )
+from tests.traps import test_parse as test_snmptrap
 
 BROKEN = {
     "alertmanager": test_alertmanager.BROKEN,
     "generic": test_generic.BROKEN,
     "grafana": test_grafana.BROKEN,
     "pagerduty": test_pagerduty.BROKEN,
+    "snmptrap": test_snmptrap.BROKEN,
     "zabbix": test_zabbix.BROKEN,
 }
 CASES = [(source, name) for source, broken in sorted(BROKEN.items()) for name in sorted(broken)]

@@ -8,7 +8,14 @@ from bridge.sources import SOURCE_TYPES, alertmanager, get_parser, get_source_ty
 
 
 def test_it_lists_every_source_type() -> None:
-    assert sorted(SOURCE_TYPES) == ["alertmanager", "generic", "grafana", "pagerduty", "zabbix"]
+    assert sorted(SOURCE_TYPES) == [
+        "alertmanager",
+        "generic",
+        "grafana",
+        "pagerduty",
+        "snmptrap",
+        "zabbix",
+    ]
     assert all(entry.name == name for name, entry in SOURCE_TYPES.items())
 
 
@@ -24,7 +31,7 @@ def test_an_unknown_type_raises_lookup_error_naming_the_known_ones() -> None:
         get_parser("prometheus")
     assert str(caught.value) == (
         'no webhook source type "prometheus"; '
-        "known: alertmanager, generic, grafana, pagerduty, zabbix"
+        "known: alertmanager, generic, grafana, pagerduty, snmptrap, zabbix"
     )
 
 
