@@ -50,13 +50,18 @@ def validation_problems(err: ValidationError, prefix: str = "") -> list[dict[str
 
 
 async def read_body(request: web.Request, limit: int) -> bytes:
-    """The raw body, or a 4xx when it is not JSON-typed or over the limit."""
+    """The raw body, whole however it was framed (several segments, chunks), or a 4xx when it
+    is not JSON-typed or over the limit."""
     ctype = request.content_type
     if ctype not in ("application/json", "") and not ctype.endswith("+json"):
         raise ApiError(415, f"content type must be application/json, not {ctype}")
     if request.content_length is not None and request.content_length > limit:
         raise ApiError(413, f"body is larger than the limit of {limit} bytes")
-    body = await request.content.read(limit + 1)
+    try:
+        # read() waits for the end of the body; content.read(n) returns what has arrived so far
+        body = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise ApiError(413, f"body is larger than the limit of {limit} bytes") from None
     if len(body) > limit:
         raise ApiError(413, f"body is larger than the limit of {limit} bytes")
     return body
