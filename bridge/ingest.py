@@ -135,7 +135,7 @@ def open_ticket(
     )
     if related_id is not None:
         data = {"related_id": related_id}
-        row = tk.record(conn, row, "linked", at, MONITORING, data, now=now, events=events)
+        row = tk.record(conn, row, "linked", at, _actor(source), data, now=now, events=events)
     return incidents.correlate(conn, ctx.cfg, row, at=at, now=now, events=events)
 
 
@@ -156,7 +156,9 @@ def _attach(
         "status": alert.status.value,
         "note": note,
     }
-    return tk.record(conn, row, "alert_attached", at, MONITORING, data, now=now, events=events)
+    return tk.record(
+        conn, row, "alert_attached", at, _actor(source), data, now=now, events=events
+    )
 
 
 def ingest(
@@ -623,7 +625,7 @@ def _one(
                 Status.IN_PROGRESS,
                 cfg=ctx.cfg,
                 at=received_at,
-                actor=MONITORING,
+                actor=_actor(source),
                 now=now,
                 reason="the alert fired again during verification",
                 events=ev,
@@ -643,7 +645,7 @@ def _one(
                 "ends_at": alert.ends_at.isoformat() if alert.ends_at else None,
             }
             row = tk.record(
-                conn, row, "recovery", received_at, MONITORING, data, now=now, events=ev
+                conn, row, "recovery", received_at, _actor(source), data, now=now, events=ev
             )
             customer = ctx.cfg.customer(row["customer_id"])
             if (
@@ -657,7 +659,7 @@ def _one(
                     Status.RESOLVED,
                     cfg=ctx.cfg,
                     at=received_at,
-                    actor=MONITORING,
+                    actor=_actor(source),
                     now=now,
                     reason="monitoring reports recovery",
                     events=ev,
@@ -665,7 +667,7 @@ def _one(
     elif row is not None and row["status"] != Status.CLOSED:
         data = {"source": source.name, "identity": alert.identity, "text": alert.description}
         row = tk.record(
-            conn, row, "alert_acknowledged", received_at, MONITORING, data, now=now, events=ev
+            conn, row, "alert_acknowledged", received_at, _actor(source), data, now=now, events=ev
         )
 
     new_ticket = row["id"] if row is not None else None

@@ -204,6 +204,11 @@ async def test_a_silent_device_opens_one_probe_ticket_and_its_recovery_reaches_i
     new = after["history"][len(before["history"]) :]
     assert [(e["kind"], e["at"]) for e in new] == [("recovery", t_up.isoformat())]
     assert new[0]["data"]["identity"] == "acme-edge:icmp"
+    # the probe that opened the ticket is the one that tells its recovery
+    assert [(e["kind"], e["actor"]) for e in after["history"]] == [
+        ("created", "probe.icmp"),
+        ("recovery", "probe.icmp"),
+    ]
     assert after["status"] == "new"  # acme: recovery "leave", the engineer decides
     assert len(await api.list()) == 1
 
@@ -346,9 +351,10 @@ async def test_snmp_reboot_and_interface_down_open_tickets_and_recovery_reaches_
     t_if_up = await cycle(api, SNMP_INTERVAL)
     history = (await api.get(iface["id"]))["history"]
     recoveries = [e for e in history if e["kind"] == "recovery"]
-    assert [(e["at"], e["data"]["identity"]) for e in recoveries] == [
-        (t_if_up.isoformat(), "brno-core:snmp.if.fake0")
+    assert [(e["at"], e["data"]["identity"], e["actor"]) for e in recoveries] == [
+        (t_if_up.isoformat(), "brno-core:snmp.if.fake0", "probe.snmp")
     ]
+    assert history[0]["actor"] == "probe.snmp"
     assert "recovery" not in kinds((await api.get(reboot["id"]))["history"])
     assert len(await api.list()) == 2
 
