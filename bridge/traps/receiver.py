@@ -177,6 +177,7 @@ class TrapReceiver:
         self._consumer: asyncio.Task[None] | None = None
         self._idle = asyncio.Event()
         self._idle.set()
+        self._judged = asyncio.Event()
 
     async def start(self) -> None:
         """Bind (OSError if the address is taken or needs privilege) and start receiving."""
@@ -220,11 +221,23 @@ class TrapReceiver:
         while not (self._queue.empty() and self._idle.is_set()):
             await self._queue.join()
 
+    async def judged(self, count: int) -> None:
+        """Return once `count` datagrams in all have had their verdict."""
+        while self.received < count:
+            self._judged.clear()
+            await self._judged.wait()
+
     def _snapshot(self) -> list[int]:
         return [int(obj.syntax) for _, obj in self._stats]
 
     def _dispatch(self, address: Any, datagram: bytes, dispatch: Callable[[], object]) -> None:
-        self.received += 1
+        try:
+            self._judge(address, dispatch)
+        finally:
+            self.received += 1
+            self._judged.set()
+
+    def _judge(self, address: Any, dispatch: Callable[[], object]) -> None:
         before = self._snapshot()
         self._accepted_now, self._from = None, address
         try:
