@@ -22,6 +22,7 @@ from bridge.api import sla as sla_api
 from bridge.api import tickets as ticket_api
 from bridge.api.auth import TokenBook
 from bridge.api.errors import error_middleware
+from bridge.api.framing import framing_middleware, handler_args
 from bridge.clock import Clock, SystemClock
 from bridge.config import Config
 from bridge.ingest import Context
@@ -67,7 +68,11 @@ def build_app(
     clock = clock or SystemClock()
     writer = Writer(engines.write)
     services = Services(cfg=cfg, clock=clock, engines=engines, writer=writer)
-    app = web.Application(middlewares=[error_middleware], client_max_size=cfg.service.body_limit)
+    app = web.Application(
+        middlewares=[error_middleware, framing_middleware(cfg.service)],
+        client_max_size=cfg.service.body_limit,
+        handler_args=handler_args(cfg.service),
+    )
     app[ticket_api.SERVICES] = services
     app[ticket_api.TOKENS] = TokenBook(cfg)
     app[METRICS] = metrics or Metrics(cfg)
@@ -125,7 +130,9 @@ def build_app(
     app[METRICS].registry.register(TrapCollector(app[TRAPS]))
     app.cleanup_ctx.append(app[TRAPS].ctx)
 
-    notices_wiring.install(app, services, app[METRICS].registry, run_jobs=run_scheduler)
+    notices_wiring.install(
+        app, services, app[METRICS].registry, app[ticket_api.TOKENS], run_jobs=run_scheduler
+    )
     ticket_api.add_routes(app)
     alert_api.add_routes(app)
     sla_api.add_routes(app)

@@ -75,7 +75,9 @@ def record_notices(conn: sa.Connection, events: Iterable[dict[str, Any]]) -> Non
     relevant = [e for e in events if e["kind"] in _WORTH_A_LOOK]
     if not relevant:
         return
-    linked = [e["ticket_id"] for e in relevant if e["kind"] == "linked" and e["data"]["parent_id"]]
+    linked = [
+        e["ticket_id"] for e in relevant if e["kind"] == "linked" and e["data"].get("parent_id")
+    ]
     if linked:
         conn.execute(_WITHDRAW, {"b_ids": linked})
     ids = list({e["ticket_id"] for e in relevant if e["kind"] != "linked"})

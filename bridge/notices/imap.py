@@ -88,6 +88,7 @@ class Receiver:
             except IntegrityError:
                 outcome = "duplicate"  # another node handled it first
             await client.uid("store", uid, "+FLAGS.SILENT", r"(\Seen)")
+            log.info("IMAP %s: uid %s %s: %s", self.name, uid, m.key, outcome)
             self.handled[outcome] = self.handled.get(outcome, 0) + 1
             outcomes.append(outcome)
         return outcomes
@@ -97,6 +98,7 @@ class Receiver:
             client = None
             try:
                 client = await connect(self.box)
+                log.info("IMAP %s: connected", self.name)
                 while True:
                     await self.run_once(client)
                     await self._wait(client)

@@ -12,7 +12,8 @@ from aiohttp import web
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import CollectorRegistry
 
-from bridge.notices import outbox, verify
+from bridge.api.auth import TokenBook
+from bridge.notices import outbox, unrouted, verify
 from bridge.notices.imap import Receiver
 from bridge.notices.sender import Sender
 from bridge.service import Services
@@ -39,12 +40,18 @@ class OutboxCollector:
 
 
 def install(
-    app: web.Application, services: Services, registry: CollectorRegistry, *, run_jobs: bool
+    app: web.Application,
+    services: Services,
+    registry: CollectorRegistry,
+    tokens: TokenBook,
+    *,
+    run_jobs: bool,
 ) -> None:
     mail = services.cfg.mail
     if mail is None:
         return
     verify.add_routes(app, services, mail.signing_key)
+    unrouted.add_routes(app, services, tokens)
     registry.register(OutboxCollector(services))
     sender = Sender(services, mail)
     app[SENDER] = sender

@@ -95,6 +95,18 @@ async def test_out_of_office_changes_nothing_and_strangers_are_kept_unrouted(
     kept = {r["outcome"]: r for r in rows(engines, inbound_mail)}
     assert kept["unrouted"]["sender"] == "stranger@example.test"
     assert b"Who are you?" in kept["unrouted"]["raw"]
+    [listed] = await api.ok("GET", "/api/v1/mail/unrouted")
+    assert (listed["sender"], listed["subject"]) == ("stranger@example.test", "Hello?")
+    path = f"/api/v1/mail/unrouted/{listed['id']}/route"
+    refused = await api.call("POST", path, json={"customer": "acme"})  # an engineer
+    assert refused.status == 403
+    bad = await api.call("POST", path, as_="admin", json={"customer": "nobody"})
+    assert bad.status == 400 and "unknown customer" in str(bad.body)
+    routed = await api.ok("POST", path, 201, as_="admin", json={"customer": "acme"})
+    ticket = await api.get(routed["ticket"])
+    assert (ticket["origin"], ticket["customer"]) == ("email", "acme")
+    assert ticket["entered_at"] == kept["unrouted"]["received_at"].isoformat()
+    assert await api.ok("GET", "/api/v1/mail/unrouted") == []
 
 
 async def test_each_mail_is_handled_once_even_after_a_crash_before_the_flag(
