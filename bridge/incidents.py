@@ -8,9 +8,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from bridge import tickets as tk
+from bridge.alert import Alert
 from bridge.config import Config
 from bridge.lifecycle import Origin, Priority, Status
-from bridge.store.schema import tickets
+from bridge.store.schema import alert_keys, tickets
+from probes.state import CHECK_ICMP, CHECK_SNMP
 
 _DIMENSION = {"alertname": tickets.c.alertname, "parent": tickets.c.parent_device}
 MAJOR_ACTOR = "major-incident"
@@ -23,6 +25,13 @@ MAJOR_ACTOR = "major-incident"
 _OPEN_LIT = tickets.c.status != sa.literal_column("'closed'")
 _MAJOR_LIT = tickets.c.kind == sa.literal_column("'major'")
 _INCIDENT_LIT = tickets.c.kind == sa.literal_column("'incident'")
+# An incident whose alert has recovered no longer counts toward (or joins) a major incident:
+# a flood is what is firing now, not what fired once.
+_STILL_FIRING = ~sa.exists().where(
+    alert_keys.c.source == tickets.c.dedup_source,
+    alert_keys.c.identity == tickets.c.dedup_identity,
+    alert_keys.c.status == sa.literal_column("'resolved'"),
+)
 
 
 def _major_query(column: sa.Column) -> sa.Select:
@@ -43,6 +52,7 @@ def _window(query: sa.Select, column: sa.Column) -> sa.Select:
         _OPEN_LIT,
         tickets.c.entered_at >= sa.bindparam("since", type_=tickets.c.entered_at.type),
         tickets.c.id != sa.bindparam("own"),
+        _STILL_FIRING,
     )
 
 
@@ -80,6 +90,7 @@ _LOOKUP_LOOSE = {
         tickets.c.parent_id.is_(None),
         _OPEN_LIT,
         tickets.c.entered_at >= sa.bindparam("since", type_=tickets.c.entered_at.type),
+        _STILL_FIRING,
     )
     for dim, col in _DIMENSION.items()
 }
@@ -132,7 +143,9 @@ def correlate(
         # one round trip: the open major incident if any, else how many would join one
         major, enough = conn.execute(_LOOKUP[dim], params).one()
         if major is not None:
-            return _link(conn, row, major, at=at, now=now, events=events)
+            row = _link(conn, row, major, at=at, now=now, events=events)
+            recount(conn, major, at=at, now=now, events=events)
+            return row
         if enough + 1 < rules.threshold:
             continue
         recent = [dict(r) for r in conn.execute(_RECENT[dim], params).mappings()]
@@ -140,12 +153,11 @@ def correlate(
             continue
         members = [*recent, row]
         priority = min((Priority(m["priority"]) for m in members), key=lambda p: p.value)
-        label = "alert" if dim == "alertname" else "devices behind"
         major_row = tk.create(
             conn,
             cfg,
             customer_id=row["customer_id"],
-            title=f"Major incident: {label} {value} ({len(members)} alerts)",
+            title=major_title(dim, value, len(members)),
             origin=Origin(row["origin"]),
             priority=priority,
             at=min(m["entered_at"] for m in members),
@@ -162,6 +174,121 @@ def correlate(
             _link(conn, m, major_row["id"], at=at, now=now, events=events)
         return _link(conn, row, major_row["id"], at=at, now=now, events=events)
     return row
+
+
+# -- one device outage, one ticket ----------------------------------------------------------------
+
+#: checks whose silence means the device itself is silent (ping, SNMP agent)
+_REACHABILITY = (CHECK_ICMP, CHECK_SNMP)
+_FIRING_LIT = alert_keys.c.status.in_(
+    [sa.literal_column("'firing'"), sa.literal_column("'acknowledged'")]
+)
+_OUTAGE_TICKET = (
+    sa.select(tickets)
+    .join(alert_keys, alert_keys.c.ticket_id == tickets.c.id)
+    .where(
+        alert_keys.c.source.like("probe.%"),
+        alert_keys.c.identity.in_(sa.bindparam("identities", expanding=True)),
+        _FIRING_LIT,
+        _OPEN_LIT,
+    )
+    .order_by(tickets.c.id)
+    .limit(1)
+)
+_OUTAGE_GOES_ON = (
+    sa.select(alert_keys.c.identity)
+    .where(
+        alert_keys.c.ticket_id == sa.bindparam("ticket"),
+        alert_keys.c.source.like("probe.%"),
+        alert_keys.c.identity.in_(sa.bindparam("identities", expanding=True)),
+        _FIRING_LIT,
+    )
+    .limit(1)
+)
+
+
+def outage_device(source_type: str, alert: Alert) -> str | None:
+    """The device whose silence this probe alert reports (no ping, no SNMP answer), else None.
+
+    Such alerts of one device are one outage: the first opens its ticket, the others are
+    observations attached to it, and it recovers when the last of them recovers."""
+    if not source_type.startswith("probe"):
+        return None
+    device, check = alert.labels.get("device"), alert.labels.get("check")
+    if device and check in _REACHABILITY and alert.identity == f"{device}:{check}":
+        return device
+    return None
+
+
+def _others(device: str, identity: str) -> list[str]:
+    return [f"{device}:{c}" for c in _REACHABILITY if f"{device}:{c}" != identity]
+
+
+def outage_ticket(conn: sa.Connection, device: str, identity: str) -> dict[str, Any] | None:
+    """The open ticket another check of this device opened for its outage, still firing."""
+    params = {"identities": _others(device, identity)}
+    found = conn.execute(_OUTAGE_TICKET, params).mappings().first()
+    return dict(found) if found is not None else None
+
+
+def outage_goes_on(conn: sa.Connection, ticket_id: int, device: str, identity: str) -> bool:
+    """Whether another check still finds this ticket's device silent."""
+    params = {"ticket": ticket_id, "identities": _others(device, identity)}
+    return conn.execute(_OUTAGE_GOES_ON, params).first() is not None
+
+
+# -- major incidents' counts ----------------------------------------------------------------------
+
+
+def major_title(dim: str, value: str, firing: int) -> str:
+    label = "alert" if dim == "alertname" else "devices behind"
+    return f"Major incident: {label} {value} ({firing} alerts)"
+
+
+_FIRING_CHILDREN = (
+    sa.select(sa.func.count())
+    .select_from(tickets)
+    .where(tickets.c.parent_id == sa.bindparam("major"), _OPEN_LIT, _STILL_FIRING)
+)
+
+
+def firing_children(conn: sa.Connection, major_id: int) -> int:
+    return int(conn.execute(_FIRING_CHILDREN, {"major": major_id}).scalar_one())
+
+
+def retitle(
+    conn: sa.Connection,
+    major: dict[str, Any],
+    firing: int,
+    *,
+    at: datetime,
+    now: datetime,
+    events: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Keep the count in an open major incident's title equal to its children still firing."""
+    if major["kind"] != "major" or major["status"] == Status.CLOSED:
+        return major
+    if major["alertname"]:
+        title = major_title("alertname", major["alertname"], firing)
+    else:
+        title = major_title("parent", major["device_id"] or "", firing)
+    if title == major["title"]:
+        return major
+    data = {"from": major["title"], "to": title}
+    return tk.record(conn, major, "retitled", at, MAJOR_ACTOR, data, now=now, events=events)
+
+
+def recount(
+    conn: sa.Connection,
+    major_id: int,
+    *,
+    at: datetime,
+    now: datetime,
+    events: list[dict[str, Any]] | None = None,
+) -> None:
+    """A child joined, recovered or fired again: bring the major's count up to date."""
+    major = tk.load(conn, major_id)
+    retitle(conn, major, firing_children(conn, major_id), at=at, now=now, events=events)
 
 
 def _link(

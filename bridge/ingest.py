@@ -206,9 +206,10 @@ def ingest_many(conn: sa.Connection, commands: list[IngestCommand]) -> list[Inge
                 )
             else:
                 route = None
+                outage = incidents.outage_device(source.type, alert)
                 if hot is None and key not in touched and alert.status == firing:
                     route = cmd.ctx.router.route(alert, source.routing)
-                    if route.customer_id is not None:
+                    if route.customer_id is not None and outage is None:
                         # what `_one` would do: no hot row, no ticket, firing: open one
                         pending.append(_New(cmd, alert, route, result, len(result.tickets)))
                         result.tickets.append(0)  # the id once opened
@@ -217,8 +218,10 @@ def ingest_many(conn: sa.Connection, commands: list[IngestCommand]) -> list[Inge
                         continue
                 if pending:
                     _open_new(conn, pending, w)
-                if key in touched or key in w.repeats:
-                    w.flush(conn)  # `_one` reads this key's hot row: write what it must see
+                if key in touched or key in w.repeats or outage is not None:
+                    # `_one` reads this key's hot row (or, for an outage, its device's): write
+                    # what it must see
+                    w.flush(conn)
                     known: Any = _UNKNOWN
                 else:
                     known = hot
@@ -374,6 +377,15 @@ def _open_run(conn: sa.Connection, pending: list[_New], w: _Writes) -> int:
     if not run:
         return 0
     ids = _insert_tickets(conn, [row for _p, _d, row, _m in run])
+    # the majors these tickets join and how many of their children fire before the run
+    joined: dict[int, list] = {}
+    for _p, _d, _row, parent in run:
+        if parent is not None and parent not in joined:
+            joined[parent] = [tk.load(conn, parent), 0]
+    for parent, state in joined.items():
+        state[1] = incidents.firing_children(conn, parent) - sum(
+            1 for _p, _d, _r, m in run if m == parent
+        )
     for p, data, _row, parent in run:
         cmd = p.cmd
         ticket_id = ids[(cmd.source.name, p.alert.identity)]
@@ -392,6 +404,11 @@ def _open_run(conn: sa.Connection, pending: list[_New], w: _Writes) -> int:
                     "actor": incidents.MAJOR_ACTOR,
                     "data": {"parent_id": parent},
                 }
+            )
+            state = joined[parent]
+            state[1] += 1
+            state[0] = incidents.retitle(
+                conn, state[0], state[1], at=at, now=cmd.now, events=w.events
             )
         _opened(conn, p, ticket_id, w)
     return len(run)
@@ -603,7 +620,26 @@ def _one(
 
     ticket_id = hot["ticket_id"] if hot is not None else None
     row = _load_open_or_last(conn, ticket_id)
-    if alert.status == AlertStatus.FIRING:
+    outage = incidents.outage_device(source.type, alert)
+    shared = None
+    if (
+        outage is not None
+        and alert.status == AlertStatus.FIRING
+        and (row is None or row["status"] == Status.CLOSED)
+    ):
+        shared = incidents.outage_ticket(conn, outage, alert.identity)
+    if shared is not None:
+        row = _attach(
+            conn, shared, source, alert, at=received_at, now=now, note="same device outage",
+            events=ev,
+        )  # fmt: skip
+        priority = ctx.router.priority(route.customer_id, alert.severity)
+        if priority.value < row["priority"]:
+            row = tk.change_priority(
+                conn, row, priority, f"{alert.title}: the same device outage",
+                at=received_at, actor=MONITORING, now=now, events=ev,
+            )  # fmt: skip
+    elif alert.status == AlertStatus.FIRING:
         if row is None:
             row = open_ticket(conn, ctx, source, alert, route, at=received_at, now=now, events=ev)
         elif row["status"] == Status.CLOSED:
@@ -638,7 +674,17 @@ def _one(
                 conn, row, source, alert, at=received_at, now=now, note="fired again", events=ev
             )
     elif alert.status == AlertStatus.RESOLVED:
-        if row is not None and row["status"] != Status.CLOSED:
+        if (
+            row is not None
+            and row["status"] != Status.CLOSED
+            and outage is not None
+            and incidents.outage_goes_on(conn, row["id"], outage, alert.identity)
+        ):
+            row = _attach(
+                conn, row, source, alert, at=received_at, now=now,
+                note="recovered; another check still finds the device silent", events=ev,
+            )  # fmt: skip
+        elif row is not None and row["status"] != Status.CLOSED:
             data = {
                 "source": source.name,
                 "identity": alert.identity,
@@ -673,6 +719,14 @@ def _one(
     new_ticket = row["id"] if row is not None else None
     _upsert_hot(conn, writes, hot, source, alert, route, new_ticket, received_at)
     writes.wide.append(_wide_row(source, alert, route, new_ticket, received_at))
+    if (
+        row is not None
+        and row["parent_id"] is not None
+        and hot is not None
+        and _firing(hot["status"]) != _firing(status)
+    ):
+        # a child recovered or fired again: its major incident's count follows
+        incidents.recount(conn, row["parent_id"], at=received_at, now=now, events=ev)
     return "accepted", new_ticket
 
 

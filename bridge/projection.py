@@ -19,6 +19,7 @@ EVENT_KINDS = frozenset(
         "escalated",
         "priority_changed",
         "linked",
+        "retitled",
         "alert_attached",
         "recovery",
         "alert_acknowledged",
@@ -108,6 +109,8 @@ def apply(
         row["line"] = data["to"]
     elif kind == "priority_changed":
         row["priority"] = data["to"]
+    elif kind == "retitled":
+        row["title"] = data["to"]
     elif kind == "linked":
         if "parent_id" in data:
             row["parent_id"] = data["parent_id"]

@@ -319,13 +319,14 @@ def change_priority(
     at: datetime,
     actor: str,
     now: datetime,
+    events: list[dict[str, Any]] | None = None,
 ) -> dict:
     if row["status"] == Status.CLOSED:
         raise Invalid("a closed ticket is final")
     if row["priority"] == target:
         return row
     data = {"from": row["priority"], "to": target.value, "reason": reason}
-    return record(conn, row, "priority_changed", at, actor, data, now=now)
+    return record(conn, row, "priority_changed", at, actor, data, now=now, events=events)
 
 
 def close_due(conn: sa.Connection, *, now: datetime, actor: str = "auto-close") -> list[int]:
