@@ -163,16 +163,15 @@ def bare_render(url: str, cfg: Any) -> dict[str, list[float]]:
     engines = open_store(StoreOptions(url))
     policies = Policies.from_config(cfg)
     now = datetime.now(UTC)
-    cache = q.ClockCache()
     with engines.read.connect() as conn:
-        items = cache.fill(conn, q.open_rows(conn, q.QueueQuery(view="all")), policies, now)
+        entries = q.QueueCache().refresh(conn, policies, now)
     engines.dispose()
     user = User(1, "alice", Role.ENGINEER, None, Line.L1, False)
     session = SimpleNamespace(user=user, csrf="x" * 43)
     out = {}
     for view in q.VIEWS:
         query = q.QueueQuery(view=view)
-        result = q.build(items, query, "alice", "L1", now)
+        result = q.build(entries, query, "alice", "L1", now)
         times = []
         for _ in range(REQUESTS):
             t0 = time.perf_counter()

@@ -33,13 +33,18 @@ class Countdown:
     deadline: datetime | None
 
     def remaining_at(self, t: int) -> int:
-        used = sum(max(0, min(end, t) - max(start, self.base)) for start, end in self.windows)
+        used = 0
+        for start, end in self.windows:  # sorted, disjoint, all after base
+            if start >= t:
+                break
+            used += (end if end < t else t) - start
         return self.remaining - used
 
-    def state_at(self, t: int) -> str:
+    def state_at(self, t: int, remaining: int | None = None) -> str:
         if self.state in ("met", "paused"):
             return self.state
-        return "breached" if self.remaining_at(t) < 0 else "running"
+        left = self.remaining_at(t) if remaining is None else remaining
+        return "breached" if left < 0 else "running"
 
     def ticking_at(self, t: int) -> bool:
         return any(start <= t < end for start, end in self.windows)

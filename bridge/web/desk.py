@@ -6,6 +6,7 @@ customers get 403 here. Every view, filter, sort and page is in the URL.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,7 +27,8 @@ from bridge.web.render import page
 from sla.instants import to_epoch
 
 FEED = web.AppKey("desk_feed", ChangeFeed)
-CLOCKS = web.AppKey("desk_clocks", q.ClockCache)
+CACHE = web.AppKey("desk_queue", q.QueueCache)
+WARMING: web.AppKey[list[asyncio.Task[Any]]] = web.AppKey("desk_warming", list)
 DESK_ROLES = (Role.ADMIN, Role.ENGINEER, Role.ACCOUNT_MANAGER)
 
 
@@ -64,10 +66,10 @@ async def queue_page(request: web.Request) -> web.Response:
                     message=str(err))
     now = svc.now()
     policies = request.app[POLICIES]
-    cache = request.app[CLOCKS]
+    cache = request.app[CACHE]
 
-    def load(conn: sa.Connection) -> tuple[list[q.Item], list[dict[str, Any]]]:
-        return cache.fill(conn, q.open_rows(conn, query), policies, now), majors(conn)
+    def load(conn: sa.Connection) -> tuple[list[q.Entry], list[dict[str, Any]]]:
+        return cache.refresh(conn, policies, now), majors(conn)
 
     items, bulletin = await svc.read(load)
     user = found.user
@@ -129,12 +131,22 @@ async def events(request: web.Request) -> web.StreamResponse:
 
 
 def setup(app: web.Application) -> None:
-    app[CLOCKS] = q.ClockCache()
+    app[CACHE] = q.QueueCache()
     app[FEED] = ChangeFeed(app[SERVICES])
 
     async def stop_feed(app: web.Application) -> None:
         await app[FEED].stop()  # open streams end, so shutdown does not wait for them
+        await asyncio.gather(*app[WARMING], return_exceptions=True)
 
+    async def warm(app: web.Application) -> None:
+        # replaying every open ticket's clocks once takes seconds with 10,000 of them: do it
+        # now rather than in the first engineer's request after a restart
+        svc, policies = app[SERVICES], app[POLICIES]
+        app[WARMING].append(asyncio.create_task(
+            svc.read(lambda conn: app[CACHE].refresh(conn, policies, svc.now()))))
+
+    app[WARMING] = []
+    app.on_startup.append(warm)
     app.on_shutdown.append(stop_feed)
     app.router.add_get("/desk", queue_page)
     app.router.add_post("/desk/bulk", bulk)

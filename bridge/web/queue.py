@@ -1,12 +1,13 @@
 """The desk's queue: open tickets, their SLA countdowns, views with counts, filters and sorts.
 
-Countdowns come from the SLA engine (bridge.sla_live.clocks_for) and are cached per ticket
-version: a countdown carries itself forward in time (bridge.web.countdown), so only tickets
-that changed since the last request are replayed.
+Countdowns come from the SLA engine (sla.ticket_clocks, as bridge.sla_live uses it) and are
+cached per ticket version: a countdown carries itself forward in time
+(bridge.web.countdown), so only tickets that changed since the last request are replayed.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -101,108 +102,126 @@ class QueueQuery:
 
 
 @dataclass(frozen=True, slots=True)
-class Item:
+class Entry:
+    """One open ticket as cached: its row and both countdowns, for one version."""
+
     row: dict[str, Any]
     reaction: Countdown
     resolution: Countdown
 
-    def counting(self) -> list[Countdown]:
-        return [c for c in (self.reaction, self.resolution) if c.windows or c.state == "breached"]
 
+@dataclass(frozen=True, slots=True)
+class Item:
+    """An entry seen at one instant: what views, sorts and pages read."""
 
-class ClockCache:
-    """Countdowns per (ticket, version); a ticket that did not change is not replayed."""
+    row: dict[str, Any]
+    reaction: Countdown
+    resolution: Countdown
+    states: tuple[str, str]
+    soonest: int | None  # least remaining business seconds of a counting clock
+    paused: int | None  # least remaining of a paused clock
 
-    def __init__(self) -> None:
-        self._by_id: dict[int, tuple[int, Countdown, Countdown]] = {}
-
-    def fill(
-        self, conn: sa.Connection, rows: list[dict[str, Any]], policies: Policies, now: datetime
-    ) -> list[Item]:
-        stale = [r for r in rows if self._by_id.get(r["id"], (None,))[0] != r["version"]]
-        histories = _clock_histories(conn, [r["id"] for r in stale])
-        for r in stale:
-            policy = policies.by_customer.get(r["customer_id"])
-            history = histories.get(r["id"])
-            if policy is None or not history:
-                continue
-            clocks = sla.ticket_clocks(history, policy, now)
-            self._by_id[r["id"]] = (
-                r["version"],
-                countdown(clocks.reaction, policy, clocks.priority, now),
-                countdown(clocks.resolution, policy, clocks.priority, now),
-            )
-        if len(self._by_id) > 2 * len(rows) + 1000:
-            keep = {r["id"] for r in rows}
-            self._by_id = {k: v for k, v in self._by_id.items() if k in keep}
-        out = []
-        for r in rows:
-            cached = self._by_id.get(r["id"])
-            if cached is not None and cached[0] == r["version"]:
-                out.append(Item(r, cached[1], cached[2]))
-        return out
-
-
-def _clock_histories(conn: sa.Connection, ids: list[int]) -> dict[int, list[sla.ClockEvent]]:
-    out: dict[int, list[sla.ClockEvent]] = {i: [] for i in ids}
-    for start in range(0, len(ids), 500):
-        rows = conn.execute(
-            sa.select(ticket_events.c.ticket_id, ticket_events.c.at, ticket_events.c.seq,
-                      ticket_events.c.kind, ticket_events.c.data)
-            .where(ticket_events.c.ticket_id.in_(ids[start:start + 500]),
-                   ticket_events.c.kind.in_(sorted(sla.CLOCK_KINDS)))
-            .order_by(ticket_events.c.ticket_id, ticket_events.c.seq)
-        )
-        for ticket_id, at, seq, kind, data in rows:
-            out[ticket_id].append(sla.ClockEvent(at, seq, kind, data))
-    return out
+    @classmethod
+    def at(cls, e: Entry, t: int) -> Item:
+        r, s = e.reaction, e.resolution
+        r_left, s_left = r.remaining_at(t), s.remaining_at(t)
+        counting = [left for c, left in ((r, r_left), (s, s_left))
+                    if c.windows or c.state == "breached"]
+        paused = [c.remaining for c in (r, s) if c.state == "paused"]
+        return cls(e.row, r, s, (r.state_at(t, r_left), s.state_at(t, s_left)),
+                   min(counting) if counting else None, min(paused) if paused else None)
 
 
 _COLUMNS = [tickets.c[n] for n in (
     "id", "customer_id", "device_id", "device_ip", "title", "status", "priority", "line",
     "assignee", "origin", "kind", "parent_id", "entered_at", "updated_at", "version",
 )]
+_FILTER_KEYS = {"customer": "customer_id", "device": "device_id"}
 
 
-def open_rows(conn: sa.Connection, query: QueueQuery) -> list[dict[str, Any]]:
-    stmt = sa.select(*_COLUMNS).where(tickets.c.status != Status.CLOSED.value)
-    for name, value in query.filters.items():
-        stmt = stmt.where(FILTERS[name] == value)
-    if query.q:
-        escaped = query.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        stmt = stmt.where(tickets.c.title.ilike(f"%{escaped}%", escape="\\"))
-    return [dict(r) for r in conn.execute(stmt).mappings()]
+class QueueCache:
+    """Open tickets with their countdowns, per (ticket, version). Each request reads only the
+    ids and versions of the open tickets; rows and clocks are read and replayed again only
+    for tickets that changed (countdowns carry themselves forward: bridge.web.countdown)."""
+
+    def __init__(self) -> None:
+        self._by_id: dict[int, tuple[int, Entry]] = {}
+        self._lock = threading.Lock()  # requests refresh from reader threads
+
+    def refresh(self, conn: sa.Connection, policies: Policies, now: datetime) -> list[Entry]:
+        with self._lock:
+            return self._refresh(conn, policies, now)
+
+    def _refresh(self, conn: sa.Connection, policies: Policies, now: datetime) -> list[Entry]:
+        versions = dict(conn.execute(
+            sa.select(tickets.c.id, tickets.c.version)
+            .where(tickets.c.status != Status.CLOSED.value)
+        ).all())
+        stale = [i for i, v in versions.items() if self._by_id.get(i, (None,))[0] != v]
+        for start in range(0, len(stale), 500):
+            chunk = stale[start:start + 500]
+            rows = conn.execute(sa.select(*_COLUMNS).where(tickets.c.id.in_(chunk))).mappings()
+            histories = _clock_histories(conn, chunk)
+            for r in rows:
+                policy = policies.by_customer.get(r["customer_id"])
+                history = histories.get(r["id"])
+                if policy is None or not history or r["status"] == Status.CLOSED.value:
+                    continue
+                clocks = sla.ticket_clocks(history, policy, now)
+                self._by_id[r["id"]] = (r["version"], Entry(
+                    dict(r),
+                    countdown(clocks.reaction, policy, clocks.priority, now),
+                    countdown(clocks.resolution, policy, clocks.priority, now),
+                ))
+        for gone in set(self._by_id) - set(versions):
+            del self._by_id[gone]
+        return [e for v, e in self._by_id.values() if versions.get(e.row["id"]) == v]
 
 
-def view_tests(me: str, my_line: str | None, now: int) -> dict[str, Callable[[Item], bool]]:
-    def soon(i: Item) -> bool:
-        return any(0 <= c.remaining_at(now) <= SOON and c.state_at(now) == "running"
-                   for c in i.counting())
+def _clock_histories(conn: sa.Connection, ids: list[int]) -> dict[int, list[sla.ClockEvent]]:
+    out: dict[int, list[sla.ClockEvent]] = {i: [] for i in ids}
+    rows = conn.execute(
+        sa.select(ticket_events.c.ticket_id, ticket_events.c.at, ticket_events.c.seq,
+                  ticket_events.c.kind, ticket_events.c.data)
+        .where(ticket_events.c.ticket_id.in_(ids),
+               ticket_events.c.kind.in_(sorted(sla.CLOCK_KINDS)))
+        .order_by(ticket_events.c.ticket_id, ticket_events.c.seq)
+    )
+    for ticket_id, at, seq, kind, data in rows:
+        out[ticket_id].append(sla.ClockEvent(at, seq, kind, data))
+    return out
 
-    def breached(i: Item) -> bool:
-        return any(c.state_at(now) == "breached" for c in (i.reaction, i.resolution))
 
+def matching(entries: list[Entry], query: QueueQuery) -> list[Entry]:
+    """The entries passing the query's filters and title search (case-insensitive)."""
+    wanted = [(_FILTER_KEYS.get(k, k), v) for k, v in query.filters.items()]
+    text = query.q.casefold()
+    return [e for e in entries
+            if all(e.row[col] == v for col, v in wanted)
+            and (not text or text in e.row["title"].casefold())]
+
+
+def view_tests(me: str, my_line: str | None) -> dict[str, Callable[[Item], bool]]:
     return {
         "unassigned": lambda i: not i.row["assignee"] and i.row["kind"] != "major",
         "mine": lambda i: i.row["assignee"] == me,
         "line": lambda i: i.row["line"] == my_line,
         "waiting": lambda i: i.row["status"] == Status.WAITING.value,
-        "soon": soon,
-        "breached": breached,
+        "soon": lambda i: (i.soonest is not None and 0 <= i.soonest <= SOON
+                           and "breached" not in i.states),
+        "breached": lambda i: "breached" in i.states,
         "majors": lambda i: i.row["kind"] == "major",
         "all": lambda i: True,
     }
 
 
-def breach_key(item: Item, now: int) -> tuple[int, int, int]:
-    """Soonest deadline first (overdue ones first of all); paused clocks after the running
+def breach_key(item: Item) -> tuple[int, int, int]:
+    """Least time left first (overdue ones first of all); paused clocks after the running
     ones by remaining time; tickets with both clocks stopped last."""
-    counting = [c.remaining_at(now) for c in item.counting()]
-    if counting:
-        return (0, min(counting), item.row["id"])
-    paused = [c.remaining for c in (item.reaction, item.resolution) if c.state == "paused"]
-    if paused:
-        return (1, min(paused), item.row["id"])
+    if item.soonest is not None:
+        return (0, item.soonest, item.row["id"])
+    if item.paused is not None:
+        return (1, item.paused, item.row["id"])
     return (2, 0, item.row["id"])
 
 
@@ -220,16 +239,16 @@ class QueuePage:
     pages: int
 
 
-def build(items: list[Item], query: QueueQuery, me: str, my_line: str | None,
+
+
+def build(entries: list[Entry], query: QueueQuery, me: str, my_line: str | None,
           now: datetime) -> QueuePage:
     t = to_epoch(now)
-    tests = view_tests(me, my_line, t)
+    items = [Item.at(e, t) for e in matching(entries, query)]
+    tests = view_tests(me, my_line)
     counts = {name: sum(1 for i in items if test(i)) for name, test in tests.items()}
     chosen = [i for i in items if tests[query.view](i)]
-    if query.sort == "breach":
-        chosen.sort(key=lambda i: breach_key(i, t))
-    else:
-        chosen.sort(key=order_key)
+    chosen.sort(key=breach_key if query.sort == "breach" else order_key)
     pages = max(1, -(-len(chosen) // PAGE_SIZE))
     start = (query.page - 1) * PAGE_SIZE
     return QueuePage(chosen[start:start + PAGE_SIZE], counts, len(chosen), pages)
