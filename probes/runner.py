@@ -462,5 +462,5 @@ async def run_once(
         if own_pinger and pinger is not None:
             pinger.close()
         if own_snmp and snmp is not None:
-            snmp.close()
+            await snmp.aclose()
     return rows

@@ -6,6 +6,12 @@ built once by :meth:`SnmpPoller.create`, the engine in an executor because it lo
 modules from disk. Requests carry numeric OIDs and skip MIB look-ups (``lookupMib=False``).
 A semaphore bounds the requests in flight.
 
+Teardown (:meth:`SnmpPoller.aclose`, or ``async with``) first stops reading the sockets, then
+lets the replies already read reach pysnmp, and only then unregisters the transports: pysnmp
+hands a received datagram on with ``loop.call_soon``, and one still queued when its transport
+is unregistered (a late duplicate reply to a retried request, typically on a cold agent) raises
+``CarrierError: Unregistered transport`` in the event loop's exception handler.
+
 Errors: no answer after ``retries`` -> :class:`SnmpTimeout` (for v2c a wrong community
 looks the same: the agent drops the request silently; for v3 a wrong privacy key too);
 a v3 report PDU about the user or the digest -> :class:`SnmpAuthError`.
@@ -21,6 +27,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from pysnmp.carrier.asyncio.dgram import udp, udp6
+from pysnmp.carrier.error import CarrierError
 from pysnmp.hlapi.v1arch import asyncio as v1
 from pysnmp.hlapi.v3arch import asyncio as v3
 from pysnmp.proto import errind, rfc1902, rfc1905
@@ -133,7 +141,18 @@ class SnmpPoller:
         dispatcher = v1.SnmpDispatcher()
         return cls(dispatcher, engine, max_concurrency)
 
-    def close(self) -> None:
+    async def aclose(self) -> None:
+        """Stop reading, deliver what was read, then tear the transports down."""
+        for dispatcher in (self._dispatcher.transport_dispatcher,
+                           self._engine.transport_dispatcher):
+            for domain in (udp.DOMAIN_NAME, udp6.DOMAIN_NAME):
+                try:
+                    carrier = dispatcher.get_transport(domain) if dispatcher else None
+                except CarrierError:
+                    continue  # this domain was never used
+                if carrier is not None and carrier.transport is not None:
+                    carrier.transport.close()
+        await asyncio.sleep(0)  # the datagrams' call_soon callbacks run while registered
         self._dispatcher.close()
         self._engine.close_dispatcher()
 
@@ -141,7 +160,7 @@ class SnmpPoller:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        self.close()
+        await self.aclose()
 
     # -- plumbing --------------------------------------------------------------------------
 

@@ -30,10 +30,13 @@ from bridge.store.schema import alerts, device_states, probe_samples
 from probes.snmp import SnmpPoller
 from probes.spec import SnmpSettings
 from tests.conftest import Api
-from tests.e2e import SlabridgeServer, example_config
+from tests.e2e import SlabridgeServer, example_config, slabridge_argv
 from tests.probe_helpers import (
     IF_OPER,
     V2C_COMMUNITY,
+    V3_AUTH,
+    V3_PRIV,
+    V3_USER,
     NftDrop,
     Snmpd,
     require_binary,
@@ -643,3 +646,39 @@ def test_after_sigkill_the_unknown_gap_runs_from_the_last_probe_to_the_first_pro
     finally:
         server.cleanup()
         engine.dispose()
+
+
+# -- 7. `slabridge probe --once` against a real snmpd ------------------------------------------
+
+
+def test_probe_once_prints_the_table_and_no_traceback(snmpd, tmp_path) -> None:
+    def edit(data: dict) -> None:
+        data["devices"] = [
+            {"id": "brno-core", "customer": "brno-bank", "ip": "127.0.0.1",
+             "probe": {"icmp": {"interval": "30s", "count": 1, "timeout": TIMEOUT},
+                       "snmp": {"version": "v2c", "community": V2C_COMMUNITY,
+                                "port": snmpd.port, "timeout": "1s", "retries": 1,
+                                "interfaces": ["fake0", "fake1"]}}},
+            {"id": "brno-v3", "customer": "brno-bank", "ip": "127.0.0.1",
+             "probe": {"snmp": {"version": "v3", "user": V3_USER, "auth_protocol": "SHA",
+                                "auth_key": V3_AUTH, "priv_protocol": "AES",
+                                "priv_key": V3_PRIV, "port": snmpd.port}}},
+        ]
+        data["maintenance"] = []
+
+    config = tmp_path / "slabridge.yaml"
+    config.write_text(example_config(edit), encoding="utf-8")
+    done = subprocess.run(
+        [*slabridge_argv(), "probe", "--once", "--config", str(config)],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    assert "Traceback" not in output and "Error" not in output, output
+    rows = [line.split() for line in done.stdout.splitlines()[1:]]
+    status = {(cols[0], cols[2], cols[3]) for cols in rows}  # device, check, status
+    assert status == {
+        ("brno-core", "icmp", "ok"), ("brno-core", "snmp", "ok"),
+        ("brno-core", "snmp.if.fake0", "ok"), ("brno-core", "snmp.if.fake1", "ok"),
+        ("brno-v3", "snmp", "ok"),
+    }

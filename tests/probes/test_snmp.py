@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -16,6 +17,9 @@ from probe_peers import (
     V3_USER,
     free_udp_port,
 )
+from pyasn1.codec.ber import encoder
+from pysnmp.carrier.asyncio.dgram import udp
+from pysnmp.proto import api
 
 from probes.errors import SnmpAuthError, SnmpConfigError, SnmpTimeout
 from probes.snmp import OID_SYS_UPTIME, SnmpPoller
@@ -38,7 +42,7 @@ async def poller():
     try:
         yield p
     finally:
-        p.close()
+        await p.aclose()
 
 
 @pytest.mark.parametrize("version", ["2c", "3"])
@@ -141,3 +145,44 @@ def test_bad_settings_are_config_errors():
 def test_settings_repr_hides_secrets():
     text = repr(v3(161))
     assert V3_AUTH not in text and V3_PRIV not in text
+
+
+def snmpd_reply(port: int) -> bytes:
+    """A genuine snmpd answer (v2c GET sysUpTime.0), as it would arrive late on a socket."""
+    pmod = api.PROTOCOL_MODULES[api.SNMP_VERSION_2C]
+    pdu = pmod.GetRequestPDU()
+    pmod.apiPDU.set_defaults(pdu)
+    pmod.apiPDU.set_varbinds(pdu, [(OID_SYS_UPTIME, pmod.Null(""))])
+    msg = pmod.Message()
+    pmod.apiMessage.set_defaults(msg)
+    pmod.apiMessage.set_community(msg, V2C_COMMUNITY)
+    pmod.apiMessage.set_pdu(msg, pdu)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(5)
+        s.sendto(encoder.encode(msg), ("127.0.0.1", port))
+        return s.recv(65535)
+
+
+@pytest.mark.parametrize("version", ["2c", "3"])
+async def test_a_reply_read_just_before_teardown_is_absorbed_not_raised(snmpd, version):
+    """pysnmp hands a datagram on with call_soon; one read in the loop iteration that tears
+    the poller down (a late duplicate reply to a retried request) must not reach the loop's
+    exception handler as ``CarrierError: Unregistered transport``."""
+    loop = asyncio.get_running_loop()
+    errors: list[dict] = []
+    loop.set_exception_handler(lambda _loop, context: errors.append(context))
+    try:
+        poller = await SnmpPoller.create()
+        settings = v2c(snmpd.port) if version == "2c" else v3(snmpd.port)
+        await poller.poll("127.0.0.1", settings)
+        late = snmpd_reply(snmpd.port)
+        owner = poller._dispatcher.transport_dispatcher if version == "2c" else (
+            poller._engine.transport_dispatcher
+        )
+        carrier = owner.get_transport(udp.DOMAIN_NAME)
+        carrier.datagram_received(late, ("127.0.0.1", snmpd.port))  # read, not yet handed on
+        await poller.aclose()
+        await asyncio.sleep(0.05)
+    finally:
+        loop.set_exception_handler(None)
+    assert [str(e.get("exception") or e.get("message")) for e in errors] == []
