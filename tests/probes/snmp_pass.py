@@ -1,13 +1,11 @@
 """snmpd ``pass`` script for the tests: serves OIDs from values.json beside the config.
 
 Usage (by snmpd): snmp_pass.py VALUES_JSON -g OID | -n OID. The JSON maps numeric OIDs to
-[type, value] with net-snmp pass types (integer, gauge, counter, timeticks, string); an
-optional "delay" (seconds) makes every answer that slow, like a busy agent.
+[type, value] with net-snmp pass types (integer, gauge, counter, timeticks, string).
 """
 
 import json
 import sys
-import time
 
 
 def key(oid: str) -> tuple[int, ...]:
@@ -20,9 +18,7 @@ def main() -> None:
         print("not-writable")
         return
     with open(path, encoding="utf-8") as fh:
-        data = json.load(fh)
-    time.sleep(float(data.pop("delay", 0)))
-    values = {key(k): v for k, v in data.items()}
+        values = {key(k): v for k, v in json.load(fh).items()}
     if mode == "-g":
         hit = oid if oid in values else None
     else:
