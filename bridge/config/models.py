@@ -345,8 +345,20 @@ DEFAULT_ROUTING = (
 )
 
 
-Oid = Annotated[str, Field(pattern=r"^\.?\d+(\.\d+)+$"), AfterValidator(lambda v: v.lstrip("."))]
-EngineId = Annotated[str, Field(pattern=r"^(0x)?([0-9A-Fa-f]{2}){5,32}$")]
+def _oid(value: str) -> str:
+    if not re.fullmatch(r"\.?\d+(\.\d+)+", value):
+        raise ValueError(f"'{value}' is not a numeric OID such as 1.3.6.1.4.1.318.0.5")
+    return value.lstrip(".")
+
+
+def _engine_id(value: str) -> str:
+    if not re.fullmatch(r"(0x)?([0-9A-Fa-f]{2}){5,32}", value):
+        raise ValueError(f"'{value}' is not an engine id: 5 to 32 bytes in hex, e.g. 0x80001f8880")
+    return value
+
+
+Oid = Annotated[str, AfterValidator(_oid)]
+EngineId = Annotated[str, AfterValidator(_engine_id)]
 
 
 class TrapUserConfig(Strict):
@@ -487,6 +499,8 @@ class ProbingConfig(Strict):
 
 class ServiceConfig(Strict):
     body_limit: Annotated[int, Field(ge=1024)] = 1024 * 1024
+    #: a request's headers, and then its body, must arrive within this time
+    request_timeout: Duration = 30
     autoclose_interval: Duration = 60
     sla_check_interval: Duration = 30
     default_line: Line = Line.L1

@@ -2,8 +2,9 @@
 
 Every datagram gets exactly one verdict: "accepted" (handed to the intake), or a drop reason
 taken from the engine's own RFC 3412/3414 statistics (wrong community, wrong digest, unknown
-engine, not BER, ...) or ours ("not-a-notification", "error"). The verdict is read around the
-synchronous dispatch of that one datagram, so no counter is shared between datagrams.
+engine, not BER, ...) or ours ("not-a-notification"; "malformed" when the decoder raised
+instead of counting it). The verdict is read around the synchronous dispatch of that one
+datagram, so no counter is shared between datagrams.
 
 Alerts are queued and handed to the intake in batches: whatever arrived while the previous
 batch was being written is one batch (a storm becomes one write of many repeats).
@@ -68,7 +69,7 @@ DROP_REASONS = (
     *sorted(set(ENGINE_REASONS.values())),
     "not-a-notification",
     "ignored",
-    "error",
+    "malformed",  # the decoder raised instead of counting it (hostile BER)
     "store-failed",
 )
 _VERSIONS = {0: "v1", 1: "v2c", 3: "v3"}
@@ -243,8 +244,8 @@ class TrapReceiver:
         try:
             dispatch()
         except Exception as err:  # pysnmp/pyasn1 may raise anything on hostile input
-            log.warning("snmptrap %s: datagram from %s: %r", self.source.name, address, err)
-            self.outcomes["error"] += 1
+            log.debug("snmptrap %s: datagram from %s: %r", self.source.name, address, err)
+            self.outcomes["malformed"] += 1
             return
         alerts, self._accepted_now = self._accepted_now, None
         if alerts is not None:
@@ -286,7 +287,7 @@ class TrapReceiver:
                 await self._sink(batch)
             except Exception:
                 log.exception("snmptrap %s: %d alerts not stored", self.source.name, len(batch))
-                self.outcomes["store-failed"] += len(batch)
+                self.outcomes["store-failed"] += done
             finally:
                 self._idle.set()
                 for _ in range(done):

@@ -2,7 +2,9 @@
 
 Every datagram's verdict is on /metrics as `slabridge_snmp_datagrams_total{source,outcome}`:
 "accepted", "ignored" (a notification switched off, e.g. authenticationFailure) or the reason
-it was dropped. The series of every configured trap source exist from the start, at 0.
+it was dropped; "store-failed" counts accepted datagrams whose alerts the store then refused
+(logged; a trap cannot be asked again). A v3 inform sender's engine discovery shows as one
+"unknown-engine": that is the protocol, not an attack. Every series exists from the start.
 """
 
 from __future__ import annotations

@@ -202,7 +202,7 @@ CASES = [
                 "sources[3].type",
                 "type: nagios",
                 "unknown webhook source type 'nagios' "
-                "(known: alertmanager, generic, grafana, pagerduty, zabbix)",
+                "(known: alertmanager, generic, grafana, pagerduty, snmptrap, zabbix)",
             ),
         ),
     ),
