@@ -319,6 +319,10 @@ def record_state(conn: sa.Connection, change: StateChange) -> None:
     if not unconfirmed and current is not None and current["state"] == change.new_state.value:
         return  # already recorded (a flap that settles where it was last told)
     begin = change.began_at
+    if current is not None:  # never reach back over what is already recorded
+        begin = max(begin, current["started_at"])
+    if unconfirmed and begin >= change.at:
+        return  # nothing left to cut out
     _close(conn, current, begin)
     detail = {k: v for k, v in change.detail.items() if isinstance(v, str | int | float | bool)}
     detail["rule"] = change.rule

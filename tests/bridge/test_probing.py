@@ -295,6 +295,23 @@ def test_intervals_begin_at_the_probes_and_unconfirmed_failures_are_cut_out(engi
     ]
 
 
+def test_a_change_never_reaches_back_over_an_interval_already_recorded(engines) -> None:
+    """E.g. a second prober taking a device over: its first probe may predate the last
+    interval the first one recorded; intervals of a check must still never overlap."""
+    s = timedelta(seconds=30)
+    with engines.write.begin() as conn:
+        record_state(conn, change(State.UNKNOWN, State.UP, rule="first_up"))
+        record_state(conn, change(State.UP, State.DOWN, since=T0 + 4 * s, at=T0 + 6 * s))
+        record_state(conn, change(State.UNKNOWN, State.UP, since=T0 + 3 * s, at=T0 + 7 * s))
+        record_state(conn, change(State.UP, State.UP, rule="unconfirmed_failure",
+                                  since=T0 + 2 * s, at=T0 + 5 * s))
+    assert rows(engines) == [
+        ("up", T0, T0 + 4 * s),
+        ("unconfirmed", T0 + 4 * s, T0 + 5 * s),
+        ("up", T0 + 5 * s, None),
+    ]
+
+
 def test_a_blip_right_after_a_start_ends_the_unknown_gap_at_the_first_probe(engines) -> None:
     s = timedelta(seconds=30)
     with engines.write.begin() as conn:
