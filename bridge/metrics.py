@@ -106,6 +106,12 @@ class Metrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
             registry=r,
         )
+        self.batch_fallbacks = Counter(
+            "slabridge_ingest_batch_fallbacks",
+            "Group commits whose batched ingest failed and ran one command at a time instead "
+            "(each one logged as a WARNING with its cause)",
+            registry=r,
+        )
         self.store_errors = Counter(
             "slabridge_store_errors_total", "Commits that failed (senders got 503)", registry=r
         )

@@ -9,7 +9,9 @@ such commands and returning their results in order, with the same effect as runn
 after the other. Consecutive commands sharing one `run_batch` are run by it in a single
 savepoint (ingest uses this to read and write a whole group's alerts with a few statements);
 if it raises, that savepoint is rolled back and the commands run again one savepoint each, so
-one refused command still fails alone.
+one refused command still fails alone. That fallback is never silent: it logs a WARNING with the
+cause and calls `on_fallback` (the app counts it as slabridge_ingest_batch_fallbacks_total), so a
+bug in a batched path shows as more than lower throughput.
 """
 
 from __future__ import annotations
@@ -82,6 +84,10 @@ class Writer:
         self._started = False
         self.commits = 0
         self.failures = 0
+        self.fallbacks = 0
+        self._cause: Exception | None = None
+        #: called (in the writer thread) with the cause each time a batch falls back
+        self.on_fallback: Callable[[Exception], None] | None = None
 
     def start(self) -> None:
         if not self._started:
@@ -161,6 +167,8 @@ class Writer:
                         j += 1
                 group = batch[i:j]
                 values = self._group(conn, run_batch, group) if j - i > 1 else None
+                if values is None and j - i > 1:
+                    self._fell_back(group)
                 if values is not None:
                     answered = zip(group, values, strict=True)
                     results.extend((fut, True, v) for (_fn, fut), v in answered)
@@ -175,8 +183,17 @@ class Writer:
         self.commits += 1
         _answer(results)
 
-    @staticmethod
-    def _group(conn: sa.Connection, run_batch: Callable, group: list) -> list | None:
+    def _fell_back(self, group: list) -> None:
+        self.fallbacks += 1
+        cause = self._cause
+        log.warning(
+            "a batch of %d commands failed (%s: %s); ran them one by one",
+            len(group), type(cause).__name__, cause,
+        )  # fmt: skip
+        if self.on_fallback is not None:
+            self.on_fallback(cause)
+
+    def _group(self, conn: sa.Connection, run_batch: Callable, group: list) -> list | None:
         """Run consecutive batchable commands together; None (nothing done) if that failed."""
         sp = conn.begin_nested()
         try:
@@ -189,7 +206,7 @@ class Writer:
             sp.rollback()
             raise
         except Exception as err:  # noqa: BLE001 - retried one by one, each failing alone
-            log.debug("batched commands failed (%s); running them one by one", err)
+            self._cause = err
             sp.rollback()
             return None
 

@@ -260,9 +260,10 @@ def test_a_group_of_ingest_commands_runs_batched_like_one_by_one(cfg, engines):
     assert last == START + timedelta(seconds=5)
 
 
-def test_a_refused_command_in_a_batched_group_fails_alone(cfg, engines):
+def test_a_refused_command_in_a_batched_group_fails_alone(cfg, engines, caplog):
     """A command that raises inside a batched group: the group's savepoint is rolled back and
-    its commands run again one savepoint each, so only that one fails."""
+    its commands run again one savepoint each, so only that one fails; the fallback is logged
+    as a WARNING with its cause and counted."""
     from bridge.ingest import IngestCommand
 
     class Refusing(Router):
@@ -276,6 +277,8 @@ def test_a_refused_command_in_a_batched_group_fails_alone(cfg, engines):
         bad_ctx, cfg.source("prometheus"), [alert("fb-bad", {"device": "acme-db"})], START, START
     )
     writer = Writer(engines.write)
+    causes: list[Exception] = []
+    writer.on_fallback = causes.append
     ok1 = writer.submit_sync(_command(cfg, [alert("fb-1", {"device": "acme-db"})]))
     refused = writer.submit_sync(bad)
     ok2 = writer.submit_sync(_command(cfg, [alert("fb-2", {"device": "acme-web"})]))
@@ -288,6 +291,9 @@ def test_a_refused_command_in_a_batched_group_fails_alone(cfg, engines):
     finally:
         writer.stop()
     assert writer.commits == 1
+    assert writer.fallbacks == 1 and [str(c) for c in causes] == ["refused"]
+    warnings = [r for r in caplog.records if r.levelname == "WARNING" and "one by one" in r.message]
+    assert len(warnings) == 1 and "RuntimeError: refused" in warnings[0].message
     with engines.read.connect() as conn:
         ids = sorted(conn.execute(sa.select(alert_keys.c.identity)).scalars())
     assert ids == ["fb-1", "fb-2"]
