@@ -47,6 +47,11 @@ class ChangeFeed:
             self._task = asyncio.create_task(self._run(), name="desk-change-feed")
         return queue
 
+    async def start_point(self) -> None:
+        """Take the newest event id now, so whatever happens after `hello` is sent."""
+        if self._last is None:
+            await self._svc.read(self._read)
+
     def unsubscribe(self, queue: asyncio.Queue[dict[str, Any] | None]) -> None:
         self._subscribers.discard(queue)
 
@@ -118,6 +123,7 @@ async def stream(request: web.Request, feed: ChangeFeed,
     await resp.prepare(request)
     queue = feed.subscribe()
     try:
+        await feed.start_point()
         await resp.write(b"retry: 2000\nevent: hello\ndata: {}\n\n")
         while True:
             try:
