@@ -8,11 +8,9 @@ inside an event loop (see tests/peers/fixtures.py).
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 import uuid
@@ -26,7 +24,7 @@ from bridge.app import StoreOptions, open_store
 from bridge.config import load_config
 from tests.bridge.ingest_fixtures import AM_TOKEN, am_alert, am_payload, encode
 from tests.conftest import EXAMPLE_CONFIG, REPO, TOKENS
-from tests.peers.ports import free_tcp_port
+from tests.e2e.serve import serving
 from tests.web.people import PASSWORD, add_people
 
 pytestmark = pytest.mark.peers
@@ -81,30 +79,10 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
     engines = open_store(StoreOptions(url))
     add_people(engines, cfg)
     engines.dispose()
-    port = free_tcp_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SLABRIDGE_")}
-    log = (tmp_path / "serve.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bridge.cli", "serve", "--config", str(EXAMPLE_CONFIG),
-         "--host", "127.0.0.1", "--port", str(port), "--no-probes", *store_args],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=1):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((tmp_path / "serve.log").read_text()) from None
-                time.sleep(0.2)
+    argv = [sys.executable, "-m", "bridge.cli", "serve", "--config", str(EXAMPLE_CONFIG),
+            "--no-probes", *store_args]
+    with serving(argv, tmp_path / "serve.log") as base:
         yield Server(base, store_args)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
-        log.close()
 
 
 def sign_in(context, server: Server, name: str, password: str = PASSWORD, next_url: str = ""):

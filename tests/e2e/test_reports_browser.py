@@ -8,10 +8,7 @@ inside an event loop (see tests/peers/fixtures.py).
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -22,8 +19,8 @@ from bridge.app import StoreOptions, open_store
 from bridge.commands.demo_data import fill
 from bridge.config import load_config
 from reports.html import fmt
-from tests.conftest import EXAMPLE_CONFIG, REPO, TOKENS
-from tests.peers.ports import free_tcp_port
+from tests.conftest import EXAMPLE_CONFIG, TOKENS
+from tests.e2e.serve import serving
 from tests.web.people import PASSWORD, add_people
 
 pytestmark = pytest.mark.peers
@@ -55,30 +52,10 @@ def server(tmp_path: Path):
         fill(conn, cfg, 2026, 10)
     add_people(engines, cfg, "carol")
     engines.dispose()
-    port = free_tcp_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SLABRIDGE_")}
-    log = (tmp_path / "serve.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-c", LAUNCH, "serve", "--config", str(EXAMPLE_CONFIG),
-         "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data)],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=1):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((tmp_path / "serve.log").read_text()) from None
-                time.sleep(0.2)
+    argv = [sys.executable, "-c", LAUNCH, "serve", "--config", str(EXAMPLE_CONFIG),
+            "--data-dir", str(data)]
+    with serving(argv, tmp_path / "serve.log") as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
-        log.close()
 
 
 def _json(url: str) -> dict:
