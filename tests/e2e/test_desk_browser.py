@@ -22,6 +22,7 @@ import pytest
 
 from bridge.app import StoreOptions, open_store
 from bridge.config import load_config
+from bridge.web.countdown import Countdown, label
 from tests.bridge.ingest_fixtures import AM_TOKEN, am_alert, am_payload, encode
 from tests.conftest import EXAMPLE_CONFIG, REPO, TOKENS
 from tests.e2e.serve import serving
@@ -220,6 +221,14 @@ def test_keyboard_and_bulk_take(browser, server):
     page.wait_for_url(f"{server.base}/desk")
     page.keyboard.press("?")
     assert page.locator("#help").is_visible()
+    # the browser's countdown arithmetic is the server's (bridge.web.countdown)
+    data = json.loads(page.locator(".cd[data-cd]").first.get_attribute("data-cd"))
+    cd = Countdown(data["name"], data["state"], data["target"], data["remaining"], data["base"],
+                   tuple(tuple(w) for w in data["windows"]), None)
+    for later in (0, 61, 3600, 7 * 3600, 30 * 3600):
+        t = data["base"] + later
+        assert page.evaluate("([cd, t]) => window.slabridgeDesk.label(cd, t)",
+                             [data, t]) == list(label(cd, t))
     page.keyboard.press("j")
     page.keyboard.press("j")
     page.keyboard.press("k")
