@@ -351,14 +351,16 @@ def _oid(value: str) -> str:
     return value.lstrip(".")
 
 
-def _engine_id(value: str) -> str:
-    if not re.fullmatch(r"(0x)?([0-9A-Fa-f]{2}){5,32}", value):
+def _engine_id(value: Any) -> str:
+    if isinstance(value, int):
+        raise ValueError("quote engine ids, e.g. '0x80001f8880' (YAML reads 0x… as a number)")
+    if not isinstance(value, str) or not re.fullmatch(r"(0x)?([0-9A-Fa-f]{2}){5,32}", value):
         raise ValueError(f"'{value}' is not an engine id: 5 to 32 bytes in hex, e.g. 0x80001f8880")
     return value
 
 
 Oid = Annotated[str, AfterValidator(_oid)]
-EngineId = Annotated[str, AfterValidator(_engine_id)]
+EngineId = Annotated[str, BeforeValidator(_engine_id)]
 
 
 class TrapUserConfig(Strict):
