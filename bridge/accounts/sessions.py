@@ -90,12 +90,17 @@ def end(conn: sa.Connection, session_id: str) -> None:
 
 
 def purge(conn: sa.Connection, *, now: datetime) -> int:
-    """Delete expired sessions (housekeeping; `find` already ignores them)."""
+    """Delete expired sessions and stale failure counters (housekeeping at each sign-in;
+    `find` and `locked_until` already ignore them)."""
     result = conn.execute(
         sessions.delete().where(
             sa.or_(sessions.c.last_seen <= now - IDLE, sessions.c.created_at <= now - ABSOLUTE)
         )
     )
+    conn.execute(login_failures.delete().where(
+        login_failures.c.first_at <= now - LOCK_FOR,
+        sa.or_(login_failures.c.locked_until.is_(None), login_failures.c.locked_until <= now),
+    ))
     return result.rowcount or 0
 
 

@@ -66,6 +66,7 @@ async def login(request: web.Request) -> web.Response:
 
     def sign_in(conn: sa.Connection) -> str:
         sessions.clear_failures(conn, name)
+        sessions.purge(conn, now=now)
         return sessions.start(conn, user, now=now)[0]
 
     session_id = await svc.write(sign_in)

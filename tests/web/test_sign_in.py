@@ -179,3 +179,12 @@ async def test_the_cookie_is_secure_behind_a_trusted_proxy_only(make_config, eng
         headers={"X-Forwarded-Proto": "https"}, allow_redirects=False,
     ) as resp:
         assert "Secure" not in resp.headers["Set-Cookie"]
+
+
+async def test_expired_sessions_are_cleared_at_the_next_sign_in(web, snapshot):
+    await sign_in(web.client, "alice")
+    web.clock.advance(sessions.IDLE)
+    web.client.session.cookie_jar.clear()
+    await sign_in(web.client, "bob")
+    assert [s["user_id"] for s in snapshot()["sessions"]] == [
+        u["id"] for u in snapshot()["users"] if u["name"] == "bob"]
