@@ -3,6 +3,9 @@ probes.snmp.SnmpPoller) side by side with net-snmp's snmpget, v2c and v3 authPri
 
 What is compared: every GET is one request PDU with one OID (sysUpTime.0) and one reply.
 * slabridge: N GETs from one process, at most --window in flight (one UDP socket).
+* Net-SNMP's C library in one process (bench/netsnmp_get.c, built here with gcc against
+  libsnmp-dev): synchronous (one GET at a time), and with --window requests in flight
+  (snmp_async_send + select). This is how a user who needs speed polls with Net-SNMP.
 * snmpget loop: one snmpget process per GET, --procs processes at a time. This is the
   usual way scripts use net-snmp, and is dominated by process start-up (and for v3 by the
   engine-ID discovery and key localisation each process repeats).
@@ -96,6 +99,36 @@ def bench_snmpget(port: int, version: str, gets: int, procs: int) -> float:
     return time.perf_counter() - t0
 
 
+C_CLIENT = Path(__file__).resolve().parent / "netsnmp_get.c"
+
+
+def build_c_client(workdir: Path) -> Path:
+    """Compile the C baseline; SystemExit naming the packages when the toolchain is missing."""
+    if shutil.which("gcc") is None or shutil.which("net-snmp-config") is None:
+        raise SystemExit("gcc or net-snmp-config not found: apt-get install gcc libsnmp-dev")
+    flags = subprocess.run(["net-snmp-config", "--cflags", "--libs"], capture_output=True,
+                           text=True, check=True).stdout.split()
+    binary = workdir / "netsnmp_get"
+    subprocess.run(["gcc", "-O2", "-o", str(binary), str(C_CLIENT), *flags], check=True)
+    return binary
+
+
+def bench_c(binary: Path, port: int, version: str, gets: int, window: int) -> tuple[float, float]:
+    """(wall seconds of the GETs alone, CPU seconds of the whole process)."""
+    creds = [COMMUNITY] if version == "2c" else [USER, AUTH, PRIV]
+    cmd = [str(binary), f"udp:127.0.0.1:{port}", OID, str(gets), str(window), version, *creds]
+    env = dict(os.environ, MIBS="", MIBDIRS="/nonexistent")
+    before = os.times()
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env).stdout
+    after = os.times()
+    fields = dict(part.split("=") for part in out.split())
+    if int(fields["failed"]):
+        raise SystemExit(f"C client: {out}")
+    cpu = (after.children_user - before.children_user) + (
+        after.children_system - before.children_system)
+    return float(fields["seconds"]), cpu
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--gets", type=int, default=5000, help="GETs per pysnmp run")
@@ -106,6 +139,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         port = free_udp_port()
         agent = start_snmpd(Path(tmp), port)
+        c_client = build_c_client(Path(tmp))
         try:
             print(f"snmpd on 127.0.0.1:{port}; one OID ({OID}) per GET")
             print(f"{'version':<8} {'client':<34} {'GETs':>6} {'wall s':>8} {'GETs/s':>8} "
@@ -116,6 +150,14 @@ def main() -> None:
                 ours = n / wall
                 print(f"{version:<8} {'slabridge (1 process, window ' + str(args.window) + ')':<34}"
                       f" {n:>6} {wall:8.3f} {ours:8.0f} {cpu:7.3f}")
+                for window in (1, args.window):
+                    wall, cpu = bench_c(c_client, port, version, n, window)
+                    mode = "sync" if window == 1 else f"window {window}"
+                    label = f"Net-SNMP C library ({mode})"
+                    print(f"{version:<8} {label:<34} {n:>6} {wall:8.3f} {n / wall:8.0f} "
+                          f"{cpu:7.3f}")
+                    print(f"{version:<8} {'ratio slabridge / C, ' + mode:<34} {'':>6} {'':>8} "
+                          f"{ours / (n / wall):7.2f}x")
                 m = args.snmpget_gets
                 wall = bench_snmpget(port, version, m, args.procs)
                 theirs = m / wall
