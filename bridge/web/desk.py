@@ -23,7 +23,7 @@ from bridge.web import actions, identity
 from bridge.web import queue as q
 from bridge.web.live import ChangeFeed, stream
 from bridge.web.login import require_csrf
-from bridge.web.render import page
+from bridge.web.render import page, render
 from sla.instants import to_epoch
 
 FEED = web.AppKey("desk_feed", ChangeFeed)
@@ -68,20 +68,24 @@ async def queue_page(request: web.Request) -> web.Response:
     policies = request.app[POLICIES]
     cache = request.app[CACHE]
 
-    def load(conn: sa.Connection) -> tuple[list[q.Entry], list[dict[str, Any]]]:
-        return cache.refresh(conn, policies, now), majors(conn)
-
-    items, bulletin = await svc.read(load)
     user = found.user
     my_line = user.line.value if user.line else None
-    result = q.build(items, query, user.name, my_line, now)
     template = "queue_body.html" if request.query.get("partial") else "queue.html"
-    return page(
-        template, session=found, query=query, result=result, views=q.VIEWS, sorts=q.SORTS,
-        bulletin=bulletin, keys=svc.keys, now=now, now_epoch=to_epoch(now),
-        can_act=actions.may_act(user), bulk=actions.BULK, lines=[v.value for v in Line],
-        customers=[c.id for c in svc.cfg.customers], choices=q._CHOICES,
-    )
+
+    def load(conn: sa.Connection) -> str:
+        # the whole page is built in a reader thread: the event loop keeps serving webhooks
+        # and live streams meanwhile
+        result = q.build(cache.refresh(conn, policies, now), query, user.name, my_line, now)
+        return render(
+            template, session=found, query=query, result=result, views=q.VIEWS,
+            sorts=q.SORTS, bulletin=majors(conn), keys=svc.keys, now=now,
+            now_epoch=to_epoch(now), can_act=actions.may_act(user), bulk=actions.BULK,
+            lines=[v.value for v in Line], customers=[c.id for c in svc.cfg.customers],
+            choices=q._CHOICES,
+        )
+
+    return web.Response(text=await svc.read(load), content_type="text/html",
+                        headers={"Cache-Control": "no-store"})
 
 
 async def bulk(request: web.Request) -> web.Response:

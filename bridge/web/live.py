@@ -98,10 +98,11 @@ class ChangeFeed:
                 log.warning("desk change feed: store read failed; retrying", exc_info=True)
                 fresh = []
             for r in fresh:
-                message = {"id": keys.format(r["ticket_id"]), "kind": r["kind"],
-                           "actor": r["actor"], "at": r["at"].isoformat(),
-                           "status": r["status"], "assignee": r["assignee"],
-                           "customer": r["customer_id"]}
+                data = {"id": keys.format(r["ticket_id"]), "kind": r["kind"],
+                        "actor": r["actor"], "at": r["at"].isoformat(),
+                        "status": r["status"], "assignee": r["assignee"],
+                        "customer": r["customer_id"]}
+                message = {**data, "_sse": f"event: ticket\ndata: {json.dumps(data)}\n\n".encode()}
                 for queue in list(self._subscribers):
                     try:
                         queue.put_nowait(message)
@@ -135,7 +136,7 @@ async def stream(request: web.Request, feed: ChangeFeed,
                 break
             if visible is not None and not visible(message):
                 continue
-            await resp.write(f"event: ticket\ndata: {json.dumps(message)}\n\n".encode())
+            await resp.write(message["_sse"])  # encoded once for every desk
     except ConnectionResetError:
         pass
     finally:
