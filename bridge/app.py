@@ -23,7 +23,6 @@ from bridge.api import tickets as ticket_api
 from bridge.api.auth import TokenBook
 from bridge.api.errors import error_middleware
 from bridge.api.framing import framing_middleware, handler_args
-from bridge.api.framing import framing_middleware, handler_args
 from bridge.clock import Clock, SystemClock
 from bridge.config import Config
 from bridge.ingest import Context
