@@ -25,7 +25,8 @@ from bridge.api.errors import error_middleware
 from bridge.api.framing import framing_middleware, handler_args
 from bridge.clock import Clock, SystemClock
 from bridge.config import Config
-from bridge.ingest import Context
+from bridge.intake import Context
+from bridge.intake.service import INTAKE, AlertIntake
 from bridge.metrics import METRICS, Metrics
 from bridge.metrics import add_routes as metrics_routes
 from bridge.notices import wiring as notices_wiring
@@ -76,7 +77,8 @@ def build_app(
     app[ticket_api.SERVICES] = services
     app[ticket_api.TOKENS] = TokenBook(cfg)
     app[METRICS] = metrics or Metrics(cfg)
-    app[alert_api.INGEST] = Context(cfg=cfg, router=Router(cfg))
+    app[INTAKE] = AlertIntake(services, Context(cfg=cfg, router=Router(cfg)), app[METRICS])
+    writer.on_fallback = lambda _cause: app[METRICS].batch_fallbacks.inc()
     policies = sla_live.Policies.from_config(cfg)
     app[sla_api.POLICIES] = policies
     app[METRICS].registry.register(sla_live.SlaCollector(cfg, engines.read, policies, clock))
@@ -111,11 +113,8 @@ def build_app(
     if run_probes:
 
         async def prober_ctx(_app: web.Application) -> AsyncIterator[None]:
-            async def ingest(source: Any, batch: Any, at: Any) -> Any:
-                return await alert_api.ingest_alerts(app, source, batch, at)
-
             scheduler = app.get(SCHEDULER)
-            prober = Prober(cfg, services, clock, scheduler, ingest, app[METRICS])
+            prober = Prober(cfg, services, clock, scheduler, app[INTAKE].take, app[METRICS])
             await prober.start(schedule=scheduler is not None)
             app[PROBER] = prober
             yield
@@ -124,7 +123,7 @@ def build_app(
         app.cleanup_ctx.append(prober_ctx)
 
     async def trap_intake(source: Any, batch: Any) -> Any:
-        return await alert_api.ingest_alerts(app, source, batch, clock.now())
+        return await app[INTAKE].take(source, batch, clock.now())
 
     app[TRAPS] = TrapReceivers(cfg, trap_intake)
     app[METRICS].registry.register(TrapCollector(app[TRAPS]))

@@ -48,6 +48,8 @@ log = logging.getLogger(__name__)
 
 OUTCOMES = ("accepted", "duplicate", "unrouted", "rejected-auth", "rejected-invalid")
 UNKNOWN_SOURCE = "_unknown"
+#: every probe check's alerts are counted under this one source label
+PROBE_SOURCE = "probe"
 #: probe checks that carry per-device series (reachability checks of probes/state.py)
 PROBE_CHECKS = ("icmp", "snmp")
 #: probes.icmp.IcmpCapability.mode, with "none" for no usable ICMP socket
@@ -121,7 +123,7 @@ class Metrics:
             ["source"],
             registry=r,
         )
-        sources = [s.name for s in cfg.sources] + [UNKNOWN_SOURCE]
+        sources = [s.name for s in cfg.sources] + [PROBE_SOURCE, UNKNOWN_SOURCE]
         for name in sources:
             self.truncated.labels(name)
             self.ingest_latency.labels(name)
@@ -245,6 +247,8 @@ class Metrics:
             self.icmp_mode.labels(m).set(1 if m == mode else 0)
 
     def source_label(self, name: str) -> str:
+        if name.startswith("probe."):
+            return PROBE_SOURCE
         return name if name in self.source_names else UNKNOWN_SOURCE
 
     def exposition(self, accept: str = "") -> tuple[bytes, str]:

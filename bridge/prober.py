@@ -15,9 +15,8 @@ from datetime import datetime
 from typing import Any
 
 from bridge import probing
-from bridge.alert import Alert
 from bridge.clock import Clock
-from bridge.config import Config, SourceConfig
+from bridge.config import Config
 from bridge.service import Services
 from probes.icmp import IcmpCapability, Pinger, PingResult, detect_icmp_capability
 from probes.runner import ProbeRunner
@@ -26,7 +25,8 @@ from probes.state import State, StateChange
 
 log = logging.getLogger(__name__)
 
-Ingest = Callable[[SourceConfig, list[Alert], datetime], Awaitable[Any]]
+#: `AlertIntake.take(source, alerts, received_at, *, along=write_in_the_same_transaction)`
+Ingest = Callable[..., Awaitable[Any]]
 
 
 class Prober:
@@ -136,12 +136,13 @@ class Prober:
         now = self.clock.now()
         parent = device.depends_on
 
-        def store(conn: Any) -> None:
-            probing.record_state(conn, change)
-            if change.new_state.value == "unreachable" and parent:
-                probing.attach_to_parent(conn, change, parent, now=now)
+        observed = change
 
-        await self.services.write(store)
+        def store(conn: Any) -> None:
+            probing.record_state(conn, observed)
+            if observed.new_state.value == "unreachable" and parent:
+                probing.attach_to_parent(conn, observed, parent, now=now)
+
         if change.old_state is State.UNKNOWN and change.new_state is State.UP:
             # First state after a (re)start: a ticket this check opened before the restart
             # is still waiting for its recovery, which the fresh state engine cannot know of.
@@ -149,11 +150,15 @@ class Prober:
                 change = dataclasses.replace(change, old_state=State.DOWN)
         sample = self.last_sample.get(device.id)
         pa = probing.change_to_alert(change, device, sample)
-        if pa.alert is not None:
-            await self.ingest(pa.source, [pa.alert], change.at)
+        batch = [pa.alert] if pa.alert is not None else []
         if change.rule == "flapping_stopped" and change.new_state is State.DOWN:
             # settled down: the outage itself needs its ticket, beside the flapping one
             settled = dataclasses.replace(change, old_state=State.UP, rule="down_after_n")
             down = probing.change_to_alert(settled, device, sample)
             if down.alert is not None:
-                await self.ingest(down.source, [down.alert], change.at)
+                batch.append(down.alert)
+        if batch:
+            # the interval and the ticket change in one transaction: both or neither
+            await self.ingest(pa.source, batch, change.at, along=store)
+        else:
+            await self.services.write(store)

@@ -20,7 +20,9 @@ from bridge.api.auth import principal
 from bridge.api.errors import ApiError, decode_json, read_body, read_model
 from bridge.api.tickets import SERVICES, TOKENS
 from bridge.config import Role, SourceConfig
-from bridge.ingest import Context, IngestCommand, IngestResult, open_ticket
+from bridge.intake import IngestResult
+from bridge.intake.alert_tickets import open_ticket
+from bridge.intake.service import INTAKE
 from bridge.metrics import METRICS
 from bridge.routing import Route
 from bridge.sources import get_source_type
@@ -28,7 +30,6 @@ from bridge.sources.auth import AuthError, AuthSpec, check_auth
 from bridge.store import StoreError
 from bridge.store.schema import alert_keys, alerts
 
-INGEST = web.AppKey("ingest", Context)
 #: alert_keys.identity / alerts.identity width; PostgreSQL refuses longer values
 MAX_IDENTITY = 256
 
@@ -100,7 +101,7 @@ async def receive(request: web.Request) -> web.Response:
         if truncated:
             metrics.truncated.labels(label).inc(truncated)
     try:
-        result = await ingest_alerts(request.app, source, batch, received_at)
+        result = await request.app[INTAKE].take(source, batch, received_at)
     except StoreError:
         metrics.store_errors.inc()
         raise
@@ -118,17 +119,8 @@ async def receive(request: web.Request) -> web.Response:
 async def ingest_alerts(
     app: web.Application, source: SourceConfig, batch: list[Alert], received_at: Any
 ) -> IngestResult:
-    """The one path for every source, probes included."""
-    svc = app[SERVICES]
-    ctx = app[INGEST]
-    now = svc.now()
-    # a command object rather than a closure: the writer runs a group's ingest commands together
-    result = await svc.write(IngestCommand(ctx, source, batch, received_at, now))
-    metrics = app[METRICS]
-    label = metrics.source_label(source.name)
-    for outcome, n in result.outcomes.items():
-        metrics.alerts.labels(label, outcome).inc(n)
-    return result
+    """Kept for callers of the former entry point: `app[INTAKE].take` is the one way in."""
+    return await app[INTAKE].take(source, batch, received_at)
 
 
 async def list_unrouted(request: web.Request) -> web.Response:
@@ -203,7 +195,7 @@ async def route_unrouted(request: web.Request) -> web.Response:
                 {"path": "device", "message": f"unknown device '{body.device}' for this customer"}
             ],
         )
-    ctx = request.app[INGEST]
+    ctx = request.app[INTAKE].context
     now = svc.now()
 
     def run(conn: sa.Connection) -> int:

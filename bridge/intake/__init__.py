@@ -1,0 +1,17 @@
+"""The one alert intake every source hands its normalized alerts to.
+
+Where each decision lives (README, "Architecture"):
+
+- routing an alert to a customer and device: `bridge.routing.Router` (pure);
+- repeat or news, per alert: `engine._is_repeat` on prefetched rows, `engine._one` otherwise;
+- what a firing/resolved/acknowledged alert does to its ticket: `engine._one`;
+- correlation (major incidents, one device outage = one ticket): `bridge.incidents`, which the
+  batched opening of new tickets (`new_tickets`) mirrors and the property test holds equal;
+- the rows it writes: `rows` (hot row, wide row, held-back multi-row writes);
+- the service sources call, with metrics per source: `service.AlertIntake.take`.
+"""
+
+from bridge.intake.engine import IngestCommand, ingest, ingest_many
+from bridge.intake.result import MONITORING, Context, IngestResult
+
+__all__ = ["MONITORING", "Context", "IngestCommand", "IngestResult", "ingest", "ingest_many"]

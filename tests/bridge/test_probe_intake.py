@@ -1,0 +1,69 @@
+"""Probe changes reach tickets through the same intake as webhooks, without the HTTP layer: the
+state interval and the ticket change are committed together, and /metrics counts probe alerts
+under their own source label.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from bridge.app import PROBER, build_app
+from bridge.store.schema import device_states, tickets
+from probes.icmp import IcmpCapability
+from probes.state import CHECK_SNMP, State, StateChange
+
+_NO_ICMP = IcmpCapability(
+    raw_v4=False, raw_v6=False, dgram_v4=False, dgram_v6=False, ping_group_range=(1, 0), gid=65534
+)
+
+
+@pytest.fixture
+async def probed(cfg, engines, clock, aiohttp_client, monkeypatch):
+    # SNMP alone is enough here: nothing is probed, the test hands the prober its changes
+    monkeypatch.setattr("bridge.prober.detect_icmp_capability", lambda: _NO_ICMP)
+    app = build_app(cfg, engines, clock=clock, run_scheduler=False, run_probes=True)
+    client = await aiohttp_client(app)
+    return app, client
+
+
+def _count(engines, table) -> int:
+    with engines.read.connect() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
+
+
+def _down(clock) -> StateChange:
+    return StateChange(
+        "brno-core", CHECK_SNMP, State.UP, State.DOWN, clock.now(), rule="down_after_n",
+        since=clock.now() - timedelta(seconds=120),
+    )  # fmt: skip
+
+
+async def test_a_probe_alert_is_counted_under_the_probe_source(probed, engines, clock):
+    app, client = probed
+    await app[PROBER].on_change(_down(clock))
+    assert _count(engines, tickets) == 1
+    with engines.read.connect() as conn:
+        states = conn.execute(sa.select(device_states.c.state)).scalars().all()
+    assert "down" in states
+    text = await (await client.get("/metrics")).text()
+    assert 'slabridge_alerts_received_total{outcome="accepted",source="probe"} 1.0' in text
+    assert 'slabridge_alerts_received_total{outcome="accepted",source="_unknown"} 0.0' in text
+
+
+async def test_a_failed_ticket_write_leaves_no_orphan_interval(
+    probed, engines, clock, monkeypatch
+):
+    app, _client = probed
+    before = _count(engines, device_states)
+
+    def refuse(*_args, **_kwargs):
+        raise RuntimeError("ticket write refused")
+
+    monkeypatch.setattr("bridge.incidents.outage_ticket", refuse)
+    with pytest.raises(RuntimeError, match="ticket write refused"):
+        await app[PROBER].on_change(_down(clock))
+    assert _count(engines, device_states) == before
+    assert _count(engines, tickets) == 0
