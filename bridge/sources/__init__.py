@@ -42,8 +42,8 @@ SOURCE_TYPES: Mapping[str, SourceType] = MappingProxyType(
         "generic": SourceType("generic", generic.parse),
         "grafana": SourceType("grafana", grafana.parse, grafana.truncated_count),
         "pagerduty": SourceType("pagerduty", pagerduty.parse),
-        # decoded notifications from bridge.traps; a POST applies only the built-in table
-        "snmptrap": SourceType("snmptrap", snmptrap.parse),
+        # bridge.traps receives these over UDP and calls snmptrap.parse with the source's rules
+        "snmptrap": SourceType("snmptrap", snmptrap.refuse_webhook),
         "zabbix": SourceType("zabbix", zabbix.parse),
     }
 )

@@ -279,4 +279,17 @@ def parse(payload: object, mapping: TrapMapping = DEFAULT_MAPPING) -> list[Alert
     return [_alert(trap, device, f"trap:{device}:{oid}", AlertStatus.FIRING, title, "warning")]
 
 
-__all__ = ["DEFAULT_MAPPING", "OID_NAMES", "TrapMapping", "TrapRule", "oid_name", "parse"]
+def refuse_webhook(payload: object) -> list[Alert]:
+    """The registry's parser: a trap source has no HTTP credentials, so nothing is taken by POST."""
+    raise ParseError("", "an snmptrap source receives SNMP notifications over UDP, not webhooks")
+
+
+__all__ = [
+    "DEFAULT_MAPPING",
+    "OID_NAMES",
+    "TrapMapping",
+    "TrapRule",
+    "oid_name",
+    "parse",
+    "refuse_webhook",
+]

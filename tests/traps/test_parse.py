@@ -3,16 +3,30 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bridge.alert import AlertStatus, ParseError
 from bridge.sources import snmptrap
 from bridge.sources.snmptrap import TrapMapping, TrapRule
-from tests.bridge.sources._support import load
+from tests.bridge.sources._support import (
+    PROPERTY_SETTINGS,
+    check_contract,
+    good_payloads,
+    json_values,
+    load,
+    mutated,
+)
 
-BROKEN = {
+PARSE_BROKEN = {
     "broken-webhook-body.json": "version: expected v1, v2c or v3",
     "broken-no-trap-oid.json": "varbinds: no snmpTrapOID.0 varbind",
     "broken-bad-oid.json": "varbinds[0][1]: 'linkDown' is not a dotted OID",
+}
+#: what the webhook registry's entry answers: trap sources take nothing by POST
+BROKEN = {
+    name: "an snmptrap source receives SNMP notifications over UDP, not webhooks"
+    for name in PARSE_BROKEN
 }
 SYS_UPTIME = ["1.3.6.1.2.1.1.3.0", 100]
 
@@ -163,8 +177,20 @@ def test_oid_names_keep_the_instance() -> None:
     assert snmptrap.oid_name("1.3.6.1.4.1.4242.1") == "1.3.6.1.4.1.4242.1"
 
 
-@pytest.mark.parametrize("name", sorted(BROKEN))
+@pytest.mark.parametrize("name", sorted(PARSE_BROKEN))
 def test_broken_notifications_are_refused_with_their_place(name: str) -> None:
     with pytest.raises(ParseError) as caught:
         parse(name)
-    assert str(caught.value) == BROKEN[name]
+    assert str(caught.value) == PARSE_BROKEN[name]
+
+
+@PROPERTY_SETTINGS
+@given(payload=json_values)
+def test_arbitrary_json_parses_or_raises_parse_error(payload: object) -> None:
+    check_contract(snmptrap.parse, payload)
+
+
+@PROPERTY_SETTINGS
+@given(data=st.data())
+def test_mutated_decoded_traps_parse_or_raise_parse_error(data: st.DataObject) -> None:
+    check_contract(snmptrap.parse, data.draw(mutated(good_payloads("snmptrap"))))

@@ -114,3 +114,15 @@ async def test_wrong_community_and_wrong_keys_open_nothing_and_are_counted(
     assert datagrams(reply.body, "traps", "wrong-digest") == 1
     assert datagrams(reply.body, "traps", "decryption-error") == 1
     assert datagrams(reply.body, "traps", "accepted") == 0
+
+
+async def test_a_trap_source_takes_nothing_by_webhook(traps: Traps, snapshot) -> None:
+    before = snapshot()
+    decoded = {"version": "v2c", "pdu": "trap", "source": SWITCH,
+               "varbinds": [["1.3.6.1.6.3.1.1.4.1.0", LINK_DOWN]]}  # fmt: skip
+    reply = await traps.api.call("POST", "/api/v1/alerts/traps", as_=None, json=decoded)
+    assert reply.status == 400, reply
+    assert reply.body["problem"] == (
+        "an snmptrap source receives SNMP notifications over UDP, not webhooks"
+    )
+    assert snapshot() == before
