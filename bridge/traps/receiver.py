@@ -77,6 +77,10 @@ _VERSIONS = {0: "v1", 1: "v2c", 3: "v3"}
 _COMMUNITY = "1.3.6.1.6.3.18.1.4.0"
 
 
+class TrapListenError(RuntimeError):
+    """A trap source's address cannot be bound (in use, or port 162 without the capability)."""
+
+
 def mapping_of(source: SourceConfig) -> snmptrap.TrapMapping:
     """The parser's view of a source's configured rules."""
     rules = tuple(
@@ -181,16 +185,20 @@ class TrapReceiver:
         self._judged = asyncio.Event()
 
     async def start(self) -> None:
-        """Bind (OSError if the address is taken or needs privilege) and start receiving."""
+        """Bind (TrapListenError if the address is taken or needs privilege), then receive."""
         loop = asyncio.get_running_loop()
         host, port = split_listen(self.source.listen)
         v6 = ipaddress.ip_address(host).version == 6
         sock = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_DGRAM)
         try:
             sock.bind((host, port))
-        except OSError:
+        except OSError as err:
             sock.close()
-            raise
+            reason = err.strerror or str(err)
+            raise TrapListenError(
+                f"snmptrap source '{self.source.name}' cannot listen on "
+                f"{self.source.listen}: {reason}"
+            ) from err
         sock.setblocking(False)
         self.address = sock.getsockname()[:2]
         eng = await loop.run_in_executor(None, build_engine, self.source)

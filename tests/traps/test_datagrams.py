@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from bridge.alert import Alert
 from bridge.config.models import SourceConfig
 from bridge.sources import snmptrap
-from bridge.traps.receiver import TrapReceiver
+from bridge.traps.receiver import TrapListenError, TrapReceiver
 from tests.bridge.sources._support import check_contract
 from tests.traps.conftest import trap_source
 
@@ -132,3 +132,16 @@ def test_hostile_datagrams_never_stop_the_receiver_and_all_are_counted(
     assert hosted.alerts[-1].identity == "link:127.0.0.1:2"  # the good one after the noise
     for alert in hosted.alerts:
         check_contract(lambda _payload, a=alert: [a], None)
+
+
+async def test_a_busy_address_is_named_at_start() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as busy:
+        busy.bind(("127.0.0.1", 0))
+        port = busy.getsockname()[1]
+        source = SourceConfig.model_validate(trap_source(listen=f"127.0.0.1:{port}"))
+        receiver = TrapReceiver(source, lambda batch: asyncio.sleep(0))
+        with pytest.raises(TrapListenError) as caught:
+            await receiver.start()
+    assert str(caught.value) == (
+        f"snmptrap source 'traps' cannot listen on 127.0.0.1:{port}: Address already in use"
+    )
