@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -9,7 +11,14 @@ from typing import Any
 
 import sqlalchemy as sa
 from aiohttp import web
-from apscheduler.events import EVENT_JOB_MISSED
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_EXECUTED,
+    EVENT_JOB_MISSED,
+    EVENT_JOB_SUBMITTED,
+    JobEvent,
+    JobSubmissionEvent,
+)
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bridge import jobs, sla_live
@@ -48,6 +57,38 @@ TRAPS = web.AppKey("traps", TrapReceivers)
 class StoreOptions:
     url: str
     synchronous: str = "NORMAL"
+
+
+#: how long shutdown waits for running jobs (a probe sweep, a report) before cancelling them
+JOB_GRACE_SECONDS = 10
+
+
+class JobsInFlight:
+    """Scheduler runs started and not yet ended, so shutdown lets them end instead of cancelling
+    them mid-sweep (APScheduler logs a cancelled job as an ERROR with a traceback)."""
+
+    def __init__(self) -> None:
+        self.running = 0
+        self.idle = asyncio.Event()
+        self.idle.set()
+
+    def watch(self, scheduler: AsyncIOScheduler) -> None:
+        scheduler.add_listener(self._started, EVENT_JOB_SUBMITTED)
+        scheduler.add_listener(self._ended, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED)
+
+    def _started(self, event: JobSubmissionEvent) -> None:
+        self.running += len(event.scheduled_run_times)
+        self.idle.clear()
+
+    def _ended(self, _event: JobEvent) -> None:
+        self.running = max(0, self.running - 1)
+        if not self.running:
+            self.idle.set()
+
+    async def settle(self, scheduler: AsyncIOScheduler) -> None:
+        scheduler.pause()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.idle.wait(), JOB_GRACE_SECONDS)
 
 
 def open_store(options: StoreOptions) -> Engines:
@@ -95,6 +136,14 @@ def build_app(
     app.cleanup_ctx.append(writer_ctx)
 
     if run_scheduler:
+        in_flight = JobsInFlight()
+
+        async def let_jobs_finish(_app: web.Application) -> None:
+            # on_shutdown runs before every cleanup context: probes still have their sockets
+            if SCHEDULER in app:
+                await in_flight.settle(app[SCHEDULER])
+
+        app.on_shutdown.append(let_jobs_finish)
 
         async def scheduler_ctx(_app: web.Application) -> AsyncIterator[None]:
             scheduler = AsyncIOScheduler(
@@ -103,6 +152,7 @@ def build_app(
             )
             jobs.schedule(scheduler, services, policies)
             scheduler.add_listener(lambda _event: app[METRICS].missed_run(), EVENT_JOB_MISSED)
+            in_flight.watch(scheduler)
             scheduler.start()
             app[SCHEDULER] = scheduler
             yield

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import resource
+import socket
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -74,12 +76,42 @@ def _tune_interpreter() -> None:
     sys.setswitchinterval(0.0005)
 
 
+def _listen(host: str, port: int) -> list[socket.socket]:
+    """Listening sockets for every address of `host`, bound before the store is opened: a
+    second start on a busy port must fail before it migrates, keeps reports or probes."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    sockets: list[socket.socket] = []
+    try:
+        for family, *_, address in dict.fromkeys((i[0], i[4]) for i in infos):
+            sockets.append(socket.create_server(address, family=family))
+    except OSError:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
+
+
+def _raise_open_file_limit() -> None:
+    """Every connection is a file descriptor; the usual soft limit (1024) is hit long before
+    the machine's limits are, so take the hard limit the administrator allows."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
     from bridge.app import build_app
 
     cfg = _load(args.config)
+    try:
+        sockets = _listen(args.host, args.port)
+    except OSError as err:
+        reason = err.strerror or str(err)
+        print(f"slabridge: cannot listen on {args.host}:{args.port}: {reason}", file=sys.stderr)
+        return 1
+    _raise_open_file_limit()
     engines = _open_store(args)
     app = build_app(cfg, engines, run_probes=not args.no_probes)
     _tune_interpreter()
@@ -87,18 +119,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         web.run_app(
             app,
-            host=args.host,
-            port=args.port,
+            sock=sockets,
             print=None,
             shutdown_timeout=10,
             # a log line per request costs the event loop more than parsing a webhook does
             **({} if args.access_log else {"access_log": None}),
         )
-    except OSError as err:
-        print(
-            f"slabridge: cannot listen on {args.host}:{args.port}: {err.strerror}", file=sys.stderr
-        )
-        return 1
     finally:
         engines.dispose()
     return 0
