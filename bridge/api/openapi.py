@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from bridge.api import tickets as t
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
+_METHODS = ("get", "put", "post", "delete", "patch")
 
 
 def _op(summary: str, body: type[BaseModel] | None = None, ok: int = 200, **extra: Any) -> dict:
@@ -80,10 +81,17 @@ PATHS: dict[str, dict[str, dict]] = {
         "post": _ticket_op("Escalate to a higher support line", t.Escalate)
     },
     "/api/v1/tickets/{id}/priority": {"post": _ticket_op("Change the priority", t.ChangePriority)},
-    "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "alive"}}}},
+    "/healthz": {
+        "get": {
+            "summary": "Liveness",
+            "security": [],
+            "responses": {"200": {"description": "alive"}},
+        }
+    },
     "/readyz": {
         "get": {
             "summary": "Readiness (store reachable)",
+            "security": [],
             "responses": {
                 "200": {"description": "ready"},
                 "503": {"description": "store unavailable"},
@@ -121,6 +129,36 @@ def register(paths: dict[str, dict[str, dict]], models: list[type[BaseModel]] = 
     EXTRA_MODELS.extend(models)
 
 
+#: refusals any operation of a kind can answer (the framing middleware, the token check, the
+#: router), added to every operation that does not describe them itself
+_REFUSALS = {
+    "token": {"401": "missing or unknown token"},
+    "path": {"404": "no such resource (or not yours)"},
+    "body": {
+        "408": "the body did not arrive within service.request_timeout",
+        "413": "body over the size limit",
+        "415": "not JSON or a form, or compressed (any Content-Encoding but identity)",
+    },
+}
+
+
+def _with_refusals(path: str, method: str, op: dict[str, Any]) -> dict[str, Any]:
+    kinds = []
+    if "security" not in op:  # the document's default: a bearer token
+        kinds.append("token")
+    if "{" in path:
+        kinds.append("path")
+    if method in ("post", "put", "patch"):
+        kinds.append("body")
+    responses = dict(op.get("responses", {}))
+    for kind in kinds:
+        for code, text in _REFUSALS[kind].items():
+            responses.setdefault(
+                code, {"description": text, "content": {"application/json": {"schema": _ERROR}}}
+            )
+    return {**op, "responses": responses}
+
+
 def document() -> dict[str, Any]:
     schemas: dict[str, Any] = {
         "Error": {
@@ -141,7 +179,9 @@ def document() -> dict[str, Any]:
     paths: dict[str, dict] = {}
     for part in [PATHS, *EXTRA_PATHS]:
         for path, ops in part.items():
-            paths.setdefault(path, {}).update(ops)
+            paths.setdefault(path, {}).update(
+                {m: _with_refusals(path, m, op) if m in _METHODS else op for m, op in ops.items()}
+            )
     return {
         "openapi": "3.0.3",
         "info": {"title": "slabridge", "version": "1"},

@@ -96,3 +96,28 @@ async def test_the_transition_body_lists_the_statuses(api) -> None:
     to = schemas["Transition"]["properties"]["to"]
     status = schemas[to["$ref"].removeprefix("#/components/schemas/")] if "$ref" in to else to
     assert status["enum"] == ["new", "in_progress", "waiting", "resolved", "closed"]
+
+
+async def test_health_checks_are_documented_as_open_and_answer_without_a_token(api) -> None:
+    doc = await _document(api)
+    for path in ("/healthz", "/readyz"):
+        assert doc["paths"][path]["get"]["security"] == [], path
+        assert (await api.call("GET", path, as_=None)).status == 200, path
+
+
+async def test_every_operation_documents_the_refusals_it_can_answer(api) -> None:
+    doc = await _document(api)
+    missing = []
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            if method not in METHODS:
+                continue
+            expected = set()
+            if "security" not in op:  # the bearer token of the document's default
+                expected.add("401")
+            if "{" in path:
+                expected.add("404")
+            if method in ("post", "put", "patch"):
+                expected |= {"408", "413", "415"}
+            missing += [(path, method, code) for code in expected - set(op["responses"])]
+    assert not missing, missing
