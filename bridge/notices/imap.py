@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import ssl
 from dataclasses import dataclass, field
+from typing import Any
 
 import aioimaplib
 from sqlalchemy.exc import IntegrityError
 
 from bridge.config.models import ImapConfig, MailConfig
 from bridge.notices import receive
-from bridge.notices.inbound import parse
+from bridge.notices.inbound import Inbound, parse
 from bridge.service import Services
 
 log = logging.getLogger(__name__)
@@ -47,13 +49,21 @@ async def unseen(client: aioimaplib.IMAP4) -> list[str]:
     return [u.decode() for u in resp.lines[0].split()]
 
 
-async def fetch(client: aioimaplib.IMAP4, uid: str) -> bytes | None:
-    resp = await client.uid("fetch", uid, "(BODY.PEEK[])")
+_UID = re.compile(rb"\(.*?UID (\d+)", re.IGNORECASE)
+CHUNK = 100
+
+
+async def fetch(client: aioimaplib.IMAP4, uids: list[str]) -> list[tuple[str, bytes]]:
+    """(uid, raw message) for these uids, with one UID FETCH."""
+    resp = await client.uid("fetch", ",".join(uids), "(UID BODY.PEEK[])")
     if resp.result != "OK":
-        return None
-    # aioimaplib hands the message literal over as the one bytearray among the lines
-    literals = [bytes(x) for x in resp.lines if isinstance(x, bytearray)]
-    return literals[0] if literals else None
+        return []
+    out = []
+    # aioimaplib hands each message literal over as a bytearray after its FETCH line
+    for before, line in zip(resp.lines, resp.lines[1:], strict=False):
+        if isinstance(line, bytearray) and (m := _UID.search(bytes(before))):
+            out.append((m.group(1).decode(), bytes(line)))
+    return out
 
 
 @dataclass
@@ -68,29 +78,37 @@ class Receiver:
         return f"{self.box.user}@{self.box.host}:{self.box.port}/{self.box.folder}"
 
     async def run_once(self, client: aioimaplib.IMAP4) -> list[str]:
-        """Handle every unseen mail; each flagged only after its commit. Returns outcomes."""
-        outcomes = []
+        """Handle every unseen mail, in arrival order, a chunk at a time: the chunk's
+        transactions go to the writer together (one group commit), and only then are its
+        mails flagged \\Seen. Returns the outcomes."""
+        outcomes: list[str] = []
         svc = self.services
-        for uid in await unseen(client):
-            raw = await fetch(client, uid)
-            if raw is None:
-                continue
-            m = parse(raw)
+        uids = await unseen(client)
+        for i in range(0, len(uids), CHUNK):
+            fetched = await fetch(client, uids[i : i + CHUNK])
             at = svc.now()
+            writes = []
+            for _uid, raw in fetched:
+                m = parse(raw)
 
-            def apply(conn, m=m, at=at, svc=svc) -> str:
-                return receive.handle(
-                    conn, svc.cfg, self.mail, svc.keys, m, mailbox=self.name, at=at
-                )
+                def apply(conn: Any, m: Inbound = m, at: Any = at) -> str:
+                    return receive.handle(
+                        conn, svc.cfg, self.mail, svc.keys, m, mailbox=self.name, at=at
+                    )
 
-            try:
-                outcome = await self.services.write(apply)
-            except IntegrityError:
-                outcome = "duplicate"  # another node handled it first
-            await client.uid("store", uid, "+FLAGS.SILENT", r"(\Seen)")
-            log.info("IMAP %s: uid %s %s: %s", self.name, uid, m.key, outcome)
-            self.handled[outcome] = self.handled.get(outcome, 0) + 1
-            outcomes.append(outcome)
+                writes.append(svc.write(apply))
+            done = await asyncio.gather(*writes, return_exceptions=True)
+            for (uid, _raw), outcome in zip(fetched, done, strict=True):
+                if isinstance(outcome, IntegrityError):
+                    outcome = "duplicate"  # another node handled it first
+                elif isinstance(outcome, BaseException):
+                    raise outcome
+                log.info("IMAP %s: uid %s: %s", self.name, uid, outcome)
+                self.handled[outcome] = self.handled.get(outcome, 0) + 1
+                outcomes.append(outcome)
+            if fetched:
+                flagged = ",".join(uid for uid, _raw in fetched)
+                await client.uid("store", flagged, "+FLAGS.SILENT", r"(\Seen)")
         return outcomes
 
     async def run_forever(self) -> None:

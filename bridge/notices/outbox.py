@@ -131,19 +131,29 @@ def claim(conn: sa.Connection, now: datetime, limit: int = 200) -> list[dict[str
         .order_by(outbox.c.id)
         .limit(limit)
     ).mappings()
-    claimed = []
-    for row in [dict(r) for r in found]:
-        taken = conn.execute(
-            outbox.update()
-            .where(
-                outbox.c.id == row["id"],
-                outbox.c.status == PENDING,
-                sa.or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now),
-            )
-            .values(lease_until=now + LEASE)
+    rows = [dict(r) for r in found]
+    if not rows:
+        return []
+    lease = now + LEASE
+    conn.execute(
+        outbox.update()
+        .where(
+            outbox.c.id.in_([r["id"] for r in rows]),
+            outbox.c.status == PENDING,
+            sa.or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now),
         )
-        if taken.rowcount == 1:
-            claimed.append(row)
+        .values(lease_until=lease)
+    )
+    # the rows this lease took (another node's claim in between keeps its own)
+    mine = {
+        i
+        for (i,) in conn.execute(
+            sa.select(outbox.c.id).where(
+                outbox.c.id.in_([r["id"] for r in rows]), outbox.c.lease_until == lease
+            )
+        )
+    }
+    claimed = [r for r in rows if r["id"] in mine]
     return claimed
 
 
@@ -166,16 +176,26 @@ def settle(
 ) -> list[dict[str, Any]]:
     """Record what the SMTP server answered; returns the messages that failed for good."""
     failed = []
+    known = {
+        i: (ticket_id, recipient, attempts)
+        for i, ticket_id, recipient, attempts in conn.execute(
+            sa.select(outbox.c.id, outbox.c.ticket_id, outbox.c.recipient, outbox.c.attempts)
+            .where(outbox.c.id.in_([r.outbox_id for r in results]))
+        )
+    }
+    sent = [r.outbox_id for r in results if r.outcome == "sent"]
+    if sent:
+        conn.execute(
+            outbox.update()
+            .where(outbox.c.id.in_(sent), outbox.c.status == PENDING)
+            .values(status=SENT, sent_at=now, lease_until=None, attempts=outbox.c.attempts + 1)
+        )
     for r in results:
-        ticket_id, recipient, attempts = conn.execute(
-            sa.select(outbox.c.ticket_id, outbox.c.recipient, outbox.c.attempts).where(
-                outbox.c.id == r.outbox_id
-            )
-        ).one()
-        values: dict[str, Any] = {"attempts": attempts + 1, "lease_until": None}
         if r.outcome == "sent":
-            values.update(status=SENT, sent_at=now)
-        elif r.outcome == "failed":
+            continue
+        ticket_id, recipient, attempts = known[r.outbox_id]
+        values: dict[str, Any] = {"attempts": attempts + 1, "lease_until": None}
+        if r.outcome == "failed":
             values.update(status=FAILED, last_error=r.error)
             failed.append({"ticket_id": ticket_id, "recipient": recipient, "error": r.error})
         else:

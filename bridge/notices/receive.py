@@ -22,6 +22,9 @@ from bridge.notices.inbound import Inbound
 from bridge.store.schema import inbound_mail, outbox
 
 MAIL_ACTOR = "mail"
+_SEEN = sa.select(inbound_mail.c.id).where(inbound_mail.c.message_key == sa.bindparam("b_key"))
+_KEEP = inbound_mail.insert()
+_BY_TOKEN = sa.select(outbox.c.ticket_id).where(outbox.c.token == sa.bindparam("b_token"))
 
 
 def contact_customer(cfg: Config, address: str) -> str | None:
@@ -45,8 +48,7 @@ def match_ticket(
 ) -> int | None:
     token = _token(mail, m.recipients)
     if token is not None:
-        found = conn.execute(sa.select(outbox.c.ticket_id).where(outbox.c.token == token))
-        if (tid := found.scalar()) is not None:
+        if (tid := conn.execute(_BY_TOKEN, {"b_token": token}).scalar()) is not None:
             return tid
     if m.refs:
         found = conn.execute(
@@ -86,8 +88,7 @@ def handle(
     at: datetime,
 ) -> str:
     """Apply one mail; returns its outcome ('duplicate' when it was handled before)."""
-    seen = conn.execute(sa.select(inbound_mail.c.id).where(inbound_mail.c.message_key == m.key))
-    if seen.first() is not None:
+    if conn.execute(_SEEN, {"b_key": m.key}).first() is not None:
         return "duplicate"
     customer = contact_customer(cfg, m.sender)
     ticket_id = match_ticket(conn, mail, keys, m, customer)
@@ -123,10 +124,10 @@ def handle(
         outcome = "ticket"
     else:
         outcome = "unrouted"
-    conn.execute(
-        inbound_mail.insert().values(
-            message_key=m.key, mailbox=mailbox, received_at=at, sender=m.sender[:254],
-            subject=m.subject, outcome=outcome, raw=m.raw, **record,
-        )  # fmt: skip
-    )
+    row_values = {
+        "message_key": m.key, "mailbox": mailbox, "received_at": at, "sender": m.sender[:254],
+        "subject": m.subject, "outcome": outcome, "raw": m.raw, "routed_at": None,
+        "routed_by": None, **record,
+    }  # fmt: skip
+    conn.execute(_KEEP, row_values)
     return outcome

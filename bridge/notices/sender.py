@@ -11,7 +11,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.message import EmailMessage
+from email.message import Message
 from typing import Any
 
 import aiosmtplib
@@ -38,7 +38,7 @@ def _device(device: Any) -> str:
     return f"{device.name} ({label})" if device.name else label
 
 
-def compose(cfg: Config, mail: MailConfig, keys: tk.TicketKey, m: dict[str, Any]) -> EmailMessage:
+def compose(cfg: Config, mail: MailConfig, keys: tk.TicketKey, m: dict[str, Any]) -> Message:
     """The message for one claimed outbox row, in its recipient's language."""
     customer = cfg.customer(m["customer_id"])
     zone = customer.timezone if customer else "UTC"
@@ -94,7 +94,7 @@ def _refused(err: aiosmtplib.SMTPRecipientsRefused) -> tuple[int, str]:
     return first.code, f"{first.code} {first.message}"
 
 
-async def deliver(mail: MailConfig, batch: list[tuple[int, EmailMessage]]) -> list[outbox.Result]:
+async def deliver(mail: MailConfig, batch: list[tuple[int, Message]]) -> list[outbox.Result]:
     """Send over one SMTP connection; a lost connection leaves the rest for a later try."""
     results: list[outbox.Result] = []
     smtp = _smtp(mail)

@@ -297,13 +297,17 @@ class MailServers:
                 out.append(email.message_from_bytes(raw, policy=email.policy.default))
             return out
 
+    def count(self, user: str, mailbox: str = "INBOX") -> int:
+        with imaplib.IMAP4("127.0.0.1", self.imap_port, timeout=10) as imap:
+            imap.login(user, PASSWORD)
+            _typ, data = imap.select(mailbox, readonly=True)
+            return int(data[0])
+
     def wait_for(
         self, user: str, count: int, timeout: float = 10.0, mailbox: str = "INBOX"
     ) -> list[email.message.EmailMessage]:
         """Poll ``user``'s mailbox until it holds at least ``count`` messages."""
         deadline = time.monotonic() + timeout
-        while True:
-            msgs = self.fetch(user, mailbox)
-            if len(msgs) >= count or time.monotonic() > deadline:
-                return msgs
+        while self.count(user, mailbox) < count and time.monotonic() < deadline:
             time.sleep(0.1)
+        return self.fetch(user, mailbox)
