@@ -25,6 +25,11 @@ class RawReply:
         return json.loads(self.body)
 
 
+def address(api: Any) -> tuple[str, int]:
+    """Where the conftest ``Api``'s test server listens (a real socket on loopback)."""
+    return api.client.server.host, api.client.server.port
+
+
 def head(method: str, path: str, headers: dict[str, str]) -> bytes:
     fields = [f"{k}: {v}" for k, v in headers.items()]
     lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", *fields]

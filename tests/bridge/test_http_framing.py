@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.bridge.ingest_fixtures import fixture_bytes, source_headers
-from tests.bridge.raw_http import chunked, exchange, head, pieces
+from tests.bridge.raw_http import address, chunked, exchange, head, pieces
 
 #: each source of config/example.yaml with a recorded payload it accepts
 SOURCES = {
@@ -39,10 +39,6 @@ def writes(api: Any, source: str, body: bytes, framing: str) -> list[bytes]:
         headers["Content-Length"] = str(len(body))
     return [head("POST", f"/api/v1/alerts/{source}", headers), *chunked(parts)]
 
-
-def address(api: Any) -> tuple[str, int]:
-    server = api.client.server
-    return server.host, server.port
 
 
 @pytest.mark.parametrize("framing", FRAMINGS)

@@ -12,15 +12,12 @@ from typing import Any
 import pytest
 
 from tests.bridge.ingest_fixtures import AM_TOKEN, count_rows, fixture_bytes
-from tests.bridge.raw_http import chunked, closed_by_server, head, read_reply
+from tests.bridge.raw_http import address, chunked, closed_by_server, head, read_reply
 
 #: generous guard so a broken server cannot hang the suite; never a measured duration
 GUARD = 15
 FLATE = "deflate"
 
-
-def address(api: Any) -> tuple[str, int]:
-    return api.client.server.host, api.client.server.port
 
 
 @pytest.fixture
