@@ -554,7 +554,7 @@ class MailConfig(Strict):
     imap: list[ImapConfig] = Field(default_factory=list)
     # a proactive notice waits this long, so a flood that becomes a major incident meanwhile
     # sends the customer the major incident's notice instead of one per alert
-    hold: Annotated[float, BeforeValidator(lambda v: _duration_seconds(v) if v else 0.0)] = 0.0
+    hold: Annotated[float, BeforeValidator(lambda v: _duration_seconds(v) if v else 0.0)] = 30.0
     retry_initial: Duration = 30
     retry_max: Duration = 3600
     send_interval: Duration = 2

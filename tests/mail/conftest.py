@@ -31,6 +31,7 @@ def mail_section(servers: MailServers | None, **extra: Any) -> dict[str, Any]:
         "signing_key": KEY,
         "retry_initial": "10s",
         "retry_max": "5m",
+        "hold": 0,  # proactive notices at once (the default waits 30 s for a major incident)
     }
     if servers is not None:
         section["imap"] = [
