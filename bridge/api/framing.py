@@ -11,16 +11,20 @@
   `request.post()` see a complete body or none; multipart bodies are refused (no page sends
   them, and reading one twice is not possible).
 - 405 answers keep aiohttp's `Allow` header.
+- A request aiohttp cannot parse (a scanner, a broken sender) is one WARNING line naming the
+  problem, not an ERROR traceback per request.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from aiohttp import hdrs, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from bridge.api.errors import ApiError
 from bridge.config.models import ServiceConfig
@@ -30,9 +34,22 @@ Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 T = TypeVar("T")
 
 
+class _ServerLog(logging.LoggerAdapter):
+    def exception(self, msg: object, *args: object, exc_info: Any = True, **kw: Any) -> None:
+        if isinstance(exc_info, HttpProcessingError):
+            problem = (str(exc_info.message).splitlines() or ["?"])[0].rstrip(":")
+            self.warning(f"{msg}: malformed request ({exc_info.code}): %s", *args, problem, **kw)
+            return
+        super().exception(msg, *args, exc_info=exc_info, **kw)
+
+
+_SERVER_LOG = _ServerLog(logging.getLogger("aiohttp.server"))
+
+
 def handler_args(service: ServiceConfig) -> dict[str, Any]:
     """Server settings that belong to the app (aiohttp applies them for run_app and tests)."""
     return {
+        "logger": _SERVER_LOG,
         "auto_decompress": False,
         "keepalive_timeout": service.request_timeout,
         # how long an unread body is drained after an early answer (413, 415, 408)
