@@ -75,7 +75,7 @@ async def queue_page(request: web.Request) -> web.Response:
     def load(conn: sa.Connection) -> str:
         # the whole page is built in a reader thread: the event loop keeps serving webhooks
         # and live streams meanwhile
-        result = q.build(cache.refresh(conn, policies, now), query, user.name, my_line, now)
+        result = q.build(cache.items(conn, policies, now), query, user.name, my_line)
         return render(
             template, session=found, query=query, result=result, views=q.VIEWS,
             sorts=q.SORTS, bulletin=majors(conn), keys=svc.keys, now=now,

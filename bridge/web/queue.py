@@ -147,10 +147,22 @@ class QueueCache:
     def __init__(self) -> None:
         self._by_id: dict[int, tuple[int, Entry]] = {}
         self._lock = threading.Lock()  # requests refresh from reader threads
+        self._generation = 0  # bumped whenever an entry comes, changes or goes
+        self._seen: tuple[int, int, list[Item]] | None = None
 
     def refresh(self, conn: sa.Connection, policies: Policies, now: datetime) -> list[Entry]:
         with self._lock:
             return self._refresh(conn, policies, now)
+
+    def items(self, conn: sa.Connection, policies: Policies, now: datetime) -> list[Item]:
+        """Every open ticket seen at `now` (whole seconds); requests within one second and
+        without a change in between share the same list."""
+        t = to_epoch(now)
+        with self._lock:
+            entries = self._refresh(conn, policies, now)
+            if self._seen is None or self._seen[:2] != (self._generation, t):
+                self._seen = (self._generation, t, [Item.at(e, t) for e in entries])
+            return self._seen[2]
 
     def _refresh(self, conn: sa.Connection, policies: Policies, now: datetime) -> list[Entry]:
         versions = dict(conn.execute(
@@ -173,8 +185,11 @@ class QueueCache:
                     countdown(clocks.reaction, policy, clocks.priority, now),
                     countdown(clocks.resolution, policy, clocks.priority, now),
                 ))
-        for gone in set(self._by_id) - set(versions):
-            del self._by_id[gone]
+        gone = set(self._by_id) - set(versions)
+        for ticket_id in gone:
+            del self._by_id[ticket_id]
+        if stale or gone:
+            self._generation += 1
         return [e for v, e in self._by_id.values() if versions.get(e.row["id"]) == v]
 
 
@@ -192,13 +207,15 @@ def _clock_histories(conn: sa.Connection, ids: list[int]) -> dict[int, list[sla.
     return out
 
 
-def matching(entries: list[Entry], query: QueueQuery) -> list[Entry]:
-    """The entries passing the query's filters and title search (case-insensitive)."""
+def matching(items: list[Item], query: QueueQuery) -> list[Item]:
+    """The items passing the query's filters and title search (case-insensitive)."""
     wanted = [(_FILTER_KEYS.get(k, k), v) for k, v in query.filters.items()]
+    if not wanted and not query.q:
+        return items
     text = query.q.casefold()
-    return [e for e in entries
-            if all(e.row[col] == v for col, v in wanted)
-            and (not text or text in e.row["title"].casefold())]
+    return [i for i in items
+            if all(i.row[col] == v for col, v in wanted)
+            and (not text or text in i.row["title"].casefold())]
 
 
 def view_tests(me: str, my_line: str | None) -> dict[str, Callable[[Item], bool]]:
@@ -241,10 +258,8 @@ class QueuePage:
 
 
 
-def build(entries: list[Entry], query: QueueQuery, me: str, my_line: str | None,
-          now: datetime) -> QueuePage:
-    t = to_epoch(now)
-    items = [Item.at(e, t) for e in matching(entries, query)]
+def build(everything: list[Item], query: QueueQuery, me: str, my_line: str | None) -> QueuePage:
+    items = matching(everything, query)
     tests = view_tests(me, my_line)
     counts = {name: sum(1 for i in items if test(i)) for name, test in tests.items()}
     chosen = [i for i in items if tests[query.view](i)]
