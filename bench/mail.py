@@ -86,10 +86,12 @@ async def outbound(services: Services, servers: MailServers, n: int) -> None:
     await services.write(lambda c: resolve_burst(c, cfg, n, now))
     # the bare loop's messages: the same ones, built once beforehand from the outbox rows
     def peek(conn: sa.Connection) -> list[dict]:
-        outbox.expand(conn, cfg, mail, services.now())
+        while outbox.expand(conn, cfg, mail, services.now()):
+            pass
         return outbox.claim(conn, services.now(), limit=n)
 
     claimed = await services.write(peek)
+    assert len(claimed) == n, len(claimed)
     bare_msgs = []
     for m in claimed:
         msg = compose(cfg, mail, services.keys, m)
