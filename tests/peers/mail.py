@@ -232,10 +232,11 @@ class MailServers:
         _wait_port(self.smtp_port, "postfix smtpd", self.run / "log/postfix.log")
 
     def stop_smtp(self) -> None:
-        """Stop Postfix and wait until its SMTP port refuses connections."""
+        """Stop Postfix (`postfix abort`: no grace period; its queue stays on disk for the next
+        start) and wait until its SMTP port refuses connections."""
         if not self._postfix_started:
             return
-        self._daemon([self.postfix_bin, "-c", str(self.run / "postfix/etc"), "stop"], "pf.out")
+        self._daemon([self.postfix_bin, "-c", str(self.run / "postfix/etc"), "abort"], "pf.out")
         self._postfix_started = False
         deadline = time.monotonic() + 15
         while port_is_listening(self.smtp_port) and time.monotonic() < deadline:
