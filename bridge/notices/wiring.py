@@ -13,7 +13,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import CollectorRegistry
 
 from bridge.api.auth import TokenBook
-from bridge.notices import outbox, unrouted, verify
+from bridge.notices import api, outbox, verify
 from bridge.notices.imap import Receiver
 from bridge.notices.sender import Sender
 from bridge.service import Services
@@ -51,7 +51,7 @@ def install(
     if mail is None:
         return
     verify.add_routes(app, services, mail.signing_key)
-    unrouted.add_routes(app, services, tokens)
+    api.add_routes(app, services, tokens)
     registry.register(OutboxCollector(services))
     sender = Sender(services, mail)
     app[SENDER] = sender

@@ -75,5 +75,12 @@ async def test_a_refused_recipient_fails_for_good_visibly(
     ticket = await api.get("INC-000001")
     notes = [e for e in ticket["history"] if e["kind"] == "commented"]
     assert "nobody@reject.test could not be delivered: 550" in notes[-1]["data"]["text"]
+    [message] = await api.ok("GET", "/api/v1/tickets/INC-000001/mail")
+    assert (message["kind"], message["status"], message["recipient"]) == (
+        "proactive", "failed", "nobody@reject.test"
+    )
+    assert message["last_error"].startswith("550 ")
+    customer = await api.call("GET", "/api/v1/tickets/INC-000001/mail", as_="acme-portal")
+    assert customer.status == 403
     resp = await api.client.get("/metrics")
     assert 'slabridge_mail_messages{status="failed"} 1.0' in await resp.text()

@@ -1,5 +1,5 @@
-"""Mail from unknown senders, kept for an admin: listed, and routed to a customer, which opens
-its ticket with the reaction clock starting when the mail arrived."""
+"""The mail API: a ticket's messages and how each fared; mail from unknown senders, kept for
+an admin, listed and routed to a customer (its ticket entered when the mail arrived)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from bridge.api.auth import TokenBook, principal
 from bridge.api.errors import ApiError, read_model
 from bridge.config.models import Role
 from bridge.lifecycle import Origin, Priority
+from bridge.notices import outbox
 from bridge.notices.inbound import parse
 from bridge.service import Services
 from bridge.store.schema import inbound_mail
@@ -89,5 +90,18 @@ def add_routes(app: web.Application, services: Services, tokens: TokenBook) -> N
         routed = await services.write(run)
         return web.json_response(_json(routed, services.keys), status=201)
 
+    async def ticket_mail(request: web.Request) -> web.Response:
+        principal(request, tokens, Role.ADMIN, Role.ENGINEER, Role.ACCOUNT_MANAGER)
+        try:
+            ticket_id = services.keys.parse(request.match_info["id"])
+        except tk.NotFound:
+            raise ApiError(404, "no such ticket") from None
+        found = await services.read(lambda c: outbox.for_ticket(c, ticket_id))
+        body = [
+            {**m, "sent_at": m["sent_at"].isoformat() if m["sent_at"] else None} for m in found
+        ]
+        return web.json_response(body)
+
+    app.router.add_get("/api/v1/tickets/{id}/mail", ticket_mail)
     app.router.add_get("/api/v1/mail/unrouted", listing)
     app.router.add_post("/api/v1/mail/unrouted/{id}/route", route)
