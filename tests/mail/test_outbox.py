@@ -11,7 +11,7 @@ import pytest
 from tests.mail.conftest import device_down, fire, notices, outbox, rows, send_pass
 from tests.peers.mail import MailServers
 
-pytestmark = pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+pytestmark = pytest.mark.parametrize("store_url", ["sqlite", "postgres"], indirect=True)
 
 
 async def test_a_monitoring_ticket_tells_every_contact_once_in_their_language(
