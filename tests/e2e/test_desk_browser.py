@@ -128,7 +128,9 @@ def test_an_engineer_works_a_new_alert_live_and_a_colleague_sees_it(
     alice.keyboard.press("j")
     while row(alice, "Edge router").get_attribute("class") != "current":
         alice.keyboard.press("j")
-    alice.keyboard.press("t")
+    with alice.expect_response(f"{server.base}/desk/bulk") as took:
+        alice.keyboard.press("t")
+    assert took.value.json() == {"done": 1, "failed": []}
     alice.goto(f"{server.base}/desk?view=mine")
     taken = row(alice, "Edge router does not answer")
     assert taken.locator(".assignee").inner_text() == "alice"

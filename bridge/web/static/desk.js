@@ -73,7 +73,7 @@
   }
   function currentRow() { return rows()[current]; }
   function post(action, keys, extra) {
-    var form = new FormData();
+    var form = new URLSearchParams();  // a urlencoded form (multipart bodies are refused)
     form.append("csrf", csrf);
     form.append("action", action);
     keys.forEach(function (k) {
