@@ -121,7 +121,7 @@ def ms(x: float) -> str:
 
 
 async def sign_in(session: aiohttp.ClientSession, base: str, name: str) -> None:
-    async with session.post(f"{base}/login", data={"name": name, "password": PASSWORD},
+    async with session.post(f"{base}/login", data={"username": name, "password": PASSWORD},
                             allow_redirects=False) as resp:
         assert resp.status == 303, await resp.text()
 

@@ -45,7 +45,7 @@ async def login_form(request: web.Request) -> web.Response:
 async def login(request: web.Request) -> web.Response:
     svc = request.app[SERVICES]
     form = await request.post()
-    name = str(form.get("name", "")).strip()[:128]
+    name = str(form.get("username", "")).strip()[:128]
     password = str(form.get("password", ""))
     next_url = identity.safe_next(str(form.get("next", "")))
     keys = sessions.throttle_keys(name, identity.client_address(request))

@@ -39,4 +39,9 @@ def serving(argv: list[str], log_path: Path, *, timeout: float = 30) -> Iterator
             yield base
         finally:
             proc.terminate()
-            proc.wait(timeout=15)
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+                raise

@@ -89,7 +89,7 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
 def sign_in(context, server: Server, name: str, password: str = PASSWORD, next_url: str = ""):
     page = context.new_page()
     page.goto(f"{server.base}/login" + (f"?next={next_url}" if next_url else ""))
-    page.fill("input[name=name]", name)
+    page.fill("input[name=username]", name)
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     return page
@@ -206,7 +206,7 @@ def test_eleven_wrong_passwords_lock_the_account_and_next_stays_local(browser, s
     page = ctx.new_page()
     for _ in range(10):
         page.goto(f"{server.base}/login")
-        page.fill("input[name=name]", "alice")
+        page.fill("input[name=username]", "alice")
         page.fill("input[name=password]", "not her password")
         page.click("button[type=submit]")
         page.wait_for_selector("p.error")

@@ -72,7 +72,7 @@ def test_account_manager_reads_and_downloads_a_month(browser, server, artifacts_
     page = context.new_page()
     page.goto(f"{server}/reports")
     assert "/login" in page.url  # not signed in yet: the page asks who it is
-    page.fill("input[name=name]", "carol")
+    page.fill("input[name=username]", "carol")
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(f"{server}/reports")

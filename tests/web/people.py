@@ -35,7 +35,7 @@ def add_people(engines: Engines, cfg: Config, *names: str) -> None:
 
 async def sign_in(client: TestClient, name: str, password: str = PASSWORD) -> str:
     """Sign in through the form and return the session's CSRF token."""
-    async with client.post("/login", data={"name": name, "password": password},
+    async with client.post("/login", data={"username": name, "password": password},
                            allow_redirects=False) as resp:
         assert resp.status == 303, await resp.text()
     async with client.get("/session") as resp:

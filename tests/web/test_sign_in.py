@@ -14,7 +14,7 @@ from tests.web.people import PASSWORD, sign_in
 
 async def _post_login(web: Api, name: str, password: str, **extra: str):
     async with web.client.post(
-        "/login", data={"name": name, "password": password, **extra}, allow_redirects=False
+        "/login", data={"username": name, "password": password, **extra}, allow_redirects=False
     ) as resp:
         return resp.status, resp.headers.get("Location"), resp.headers.getall("Set-Cookie", [])
 
@@ -169,13 +169,13 @@ async def test_the_cookie_is_secure_behind_a_trusted_proxy_only(make_config, eng
     trusting = await start_api(make_config(edit), engines, clock)
     add_people(engines, trusting.cfg, "alice")
     async with trusting.client.post(
-        "/login", data={"name": "alice", "password": PASSWORD},
+        "/login", data={"username": "alice", "password": PASSWORD},
         headers={"X-Forwarded-Proto": "https"}, allow_redirects=False,
     ) as resp:
         assert "Secure" in resp.headers["Set-Cookie"]
     plain = await start_api()
     async with plain.client.post(
-        "/login", data={"name": "alice", "password": PASSWORD},
+        "/login", data={"username": "alice", "password": PASSWORD},
         headers={"X-Forwarded-Proto": "https"}, allow_redirects=False,
     ) as resp:
         assert "Secure" not in resp.headers["Set-Cookie"]
