@@ -51,7 +51,8 @@ class TicketKey:
 
     def parse(self, text: str) -> int:
         prefix, _, number = text.partition("-")
-        if prefix != self.prefix or not number.isdigit():
+        # ASCII digits only ("²" is a digit to str.isdigit), and within a 64-bit id
+        if prefix != self.prefix or not (number.isascii() and number.isdigit()) or len(number) > 18:
             raise NotFound(text)
         return int(number)
 

@@ -28,7 +28,7 @@ class TokenBook:
         ]
 
     def lookup(self, presented: str) -> Principal | None:
-        given = presented.encode()
+        given = presented.encode("utf-8", "surrogatepass")  # odd header bytes never raise
         found = None
         for token, principal in self._tokens:
             # no early exit: the time taken does not depend on which token matched

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -67,15 +68,51 @@ async def read_body(request: web.Request, limit: int) -> bytes:
     return body
 
 
+#: Deeper JSON than any sender writes; refused before it can exhaust the parser's stack.
+MAX_DEPTH = 64
+
+
 def decode_json(body: bytes) -> Any:
+    """JSON with what the store cannot hold cleaned: NUL and lone surrogates become U+FFFD,
+    NaN and ±Infinity become null. What cannot be parsed at all is a 400 naming why."""
     try:
-        return json.loads(body)
+        data = json.loads(body, parse_constant=lambda _name: None)
     except UnicodeDecodeError as err:
         raise ApiError(400, "body is not UTF-8") from err
     except json.JSONDecodeError as err:
         raise ApiError(
             400, f"malformed JSON: {err.msg} at line {err.lineno} column {err.colno}"
         ) from err
+    except RecursionError as err:
+        raise ApiError(400, f"JSON nested too deep (at most {MAX_DEPTH} levels)") from err
+    except ValueError as err:  # int() refuses literals over sys.get_int_max_str_digits()
+        raise ApiError(400, f"JSON integer literal too long: {err}") from err
+    return storable(data)
+
+
+def storable(value: Any, depth: int = 0) -> Any:
+    if isinstance(value, str):
+        return _text(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict | list):
+        if depth >= MAX_DEPTH:
+            raise ApiError(400, f"JSON nested too deep (at most {MAX_DEPTH} levels)")
+        if isinstance(value, list):
+            return [storable(v, depth + 1) for v in value]
+        return {_text(k): storable(v, depth + 1) for k, v in value.items()}
+    return value
+
+
+def _text(value: str) -> str:
+    if value.isascii():
+        return value.replace("\x00", "\ufffd") if "\x00" in value else value
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        # a valid surrogate pair (CESU-8) joins into its character; a lone half becomes U+FFFD
+        value = value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return value.replace("\x00", "\ufffd")
 
 
 async def read_json(request: web.Request, limit: int) -> Any:

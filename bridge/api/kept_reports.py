@@ -47,7 +47,9 @@ async def _kept_row(request: web.Request) -> dict[str, Any]:
     except ValueError as err:
         raise ApiError(400, "version must be a whole number") from err
     svc = request.app[SERVICES]
-    row = await svc.read(lambda conn: report_archive.kept(conn, customer, month, version))
+    row = None
+    if 0 <= version < 2**63:
+        row = await svc.read(lambda conn: report_archive.kept(conn, customer, month, version))
     if row is None:
         raise ApiError(404, f"no kept version {version} of {customer} {month}")
     return row

@@ -130,6 +130,8 @@ async def list_tickets(request: web.Request) -> web.Response:
     try:
         limit = min(int(request.query.get("limit", 100)), 1000)
         offset = max(int(request.query.get("offset", 0)), 0)
+        if offset >= 2**63:
+            raise ApiError(400, "offset is beyond the last ticket")
     except ValueError as err:
         raise ApiError(400, "limit and offset must be whole numbers") from err
     if limit < 1:
