@@ -3,7 +3,8 @@
 Each answer is JSON: 200 with the outcome counts for a valid notification, or a 4xx naming the
 problem, in which case the store is unchanged (row counts of tickets, ticket_events, alerts and
 alert_keys before and after). Credentials are valid (so bodies reach the parsers) unless a test
-says otherwise. One app per test function on SQLite (a file in tmp_path); the HTTP and parser
+says otherwise. One app per test function on SQLite (a file in tmp_path; values only one store
+would refuse run on both stores); the HTTP and parser
 layers under test do not depend on the backend, which test_webhooks_http covers on both.
 """
 
@@ -13,6 +14,7 @@ import asyncio
 import copy
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,10 +69,10 @@ class Harness:
         return self.loop.run_until_complete(go())
 
 
-@pytest.fixture
-def harness(tmp_path: Path, cfg: Any) -> Iterator[Harness]:
+@contextmanager
+def _harness(url: str, cfg: Any) -> Iterator[Harness]:
     loop = asyncio.new_event_loop()
-    engines = open_store(StoreOptions(f"sqlite:///{tmp_path / 'fuzz.db'}"))
+    engines = open_store(StoreOptions(url))
     clock = ManualClock(START)
 
     async def start() -> TestClient:
@@ -86,6 +88,20 @@ def harness(tmp_path: Path, cfg: Any) -> Iterator[Harness]:
         loop.run_until_complete(client.close())
         loop.close()
         engines.dispose()
+
+
+@pytest.fixture
+def harness(tmp_path: Path, cfg: Any) -> Iterator[Harness]:
+    with _harness(f"sqlite:///{tmp_path / 'fuzz.db'}", cfg) as h:
+        yield h
+
+
+@pytest.fixture
+def both_stores(store_url: str, cfg: Any) -> Iterator[Harness]:
+    """The same harness on SQLite and on PostgreSQL, for values one store takes and the other
+    would refuse (NUL, NaN, lone surrogates)."""
+    with _harness(store_url, cfg) as h:
+        yield h
 
 
 def check(
@@ -261,3 +277,41 @@ def test_huge_body_over_the_limit(harness):
 def test_unknown_source_is_json_404(harness):
     status, reply, ctype = harness.post("nope", b"{}", {"Content-Type": "application/json"})
     assert (status, ctype) == (404, "application/json") and reply["error"]
+
+
+#: JSON text the store cannot hold as is, or the parser cannot take at all
+NASTY = [
+    '"\\u0000"', '"a\\u0000b"', '"\\ud800"', '"\\udfff\\ud800x"', '"\\ud83d\\ude00"',
+    "NaN", "Infinity", "-Infinity", "1e999", "9" * 5000, "[" * 2000 + "]" * 2000,
+    "[" * 70 + "]" * 70,
+]
+
+
+def _string_leaves(doc: Any, path: tuple = ()) -> list[tuple]:
+    if isinstance(doc, str):
+        return [path]
+    if isinstance(doc, dict):
+        items: Any = doc.items()
+    else:
+        items = enumerate(doc) if isinstance(doc, list) else ()
+    return [p for k, v in items for p in _string_leaves(v, (*path, k))]
+
+
+@settings(SETTINGS, max_examples=60)
+@given(data=st.data())
+def test_values_the_store_cannot_hold_never_make_a_500_on_either_store(both_stores, data):
+    source = data.draw(source_names)
+    seed = copy.deepcopy(data.draw(st.sampled_from(SEEDS[source])))
+    leaves = _string_leaves(seed)
+    if not leaves:
+        return
+    target = data.draw(st.sampled_from(leaves))
+    node = seed
+    for key in target[:-1]:
+        node = node[key]
+    if not target:
+        seed = "__NASTY__"
+    else:
+        node[target[-1]] = "__NASTY__"
+    body = json.dumps(seed).replace('"__NASTY__"', data.draw(st.sampled_from(NASTY))).encode()
+    check(both_stores, source, body)
