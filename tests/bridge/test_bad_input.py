@@ -3,8 +3,11 @@ never a 500, and SQLite and PostgreSQL answer alike (every test runs on both sto
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
+from bridge.api.tickets import SERVICES
 from tests.bridge.ingest_fixtures import PD_ACME_KEY, am_alert, am_payload, post
 
 ALICE_TICKET = {"customer": "acme", "title": "Database answers slowly", "priority": "P2",
@@ -97,3 +100,17 @@ async def test_an_authorization_header_with_raw_bytes_is_401(api):
     reply = await post(api, "prometheus", am_payload(am_alert("x", {"device": "acme-db"})),
                        headers={"Authorization": "Bearer \u00ff\u00fe\u0100"})
     assert reply.status == 401, reply
+
+
+async def test_an_unexpected_error_is_one_log_record_with_its_request_id(api, monkeypatch, caplog):
+    async def broken(*_args, **_kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(type(api.app[SERVICES]), "list_tickets", broken)
+    with caplog.at_level(logging.DEBUG):
+        reply = await api.call("GET", "/api/v1/tickets")
+    assert reply.status == 500 and reply.body["error"] == "internal error", reply
+    errors = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(errors) == 1, [r.getMessage() for r in errors]
+    assert reply.body["request_id"] in errors[0].getMessage()
+    assert errors[0].exc_info is not None and errors[0].exc_info[0] is RuntimeError
