@@ -62,6 +62,8 @@ def ingest_many(conn: sa.Connection, commands: list[IngestCommand]) -> list[Inge
     w = Writes()
     # (source, identity) whose prefetched hot row may be stale: `_one` reads them again
     touched: set[tuple[str, str]] = set()
+    # keys counted as repeats: their prefetched count is stale once the bump is flushed
+    bumped: set[tuple[str, str]] = set()
     # first sightings that open a ticket, opened together (`open_new`) before anything else
     # reads or writes tickets
     pending: list[New] = []
@@ -74,6 +76,7 @@ def ingest_many(conn: sa.Connection, commands: list[IngestCommand]) -> list[Inge
             if hot is not None and _is_repeat(cmd.ctx, source, alert, hot, states):
                 n = w.repeats.get(key)
                 w.repeats[key] = (n[0] + 1 if n else 1, cmd.received_at)
+                bumped.add(key)
                 outcome, ticket_id = (
                     ("unrouted" if hot["customer_id"] is None else "duplicate"),
                     hot["ticket_id"],
@@ -92,7 +95,7 @@ def ingest_many(conn: sa.Connection, commands: list[IngestCommand]) -> list[Inge
                         continue
                 if pending:
                     open_new(conn, pending, w)
-                if key in touched or key in w.repeats or outage is not None:
+                if key in touched or key in bumped or outage is not None:
                     # `_one` reads this key's hot row (or, for an outage, its device's): write
                     # what it must see
                     w.flush(conn)

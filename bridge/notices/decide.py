@@ -43,14 +43,16 @@ def notice_for(event: dict[str, Any], ticket: dict[str, Any]) -> tuple[str, dict
     """The notice (kind, data) one event causes for a ticket in its state after the batch."""
     kind, data = event["kind"], event["data"]
     major = ticket["kind"] == "major"
-    if ticket["parent_id"] is not None:
-        return None  # its major incident speaks for it
     if kind == "created":
+        # a child's proactive notice is recorded and then withdrawn by its `linked` event, so a
+        # batch and the same commands one by one leave the same rows
         if major:
             return "major", {"phase": "opened"}
         if Origin(ticket["origin"]).proactive:
             return "proactive", {}
         return None
+    if ticket["parent_id"] is not None:
+        return None  # its major incident speaks for it
     if kind == "commented":
         if data.get("visibility") == "customer" and not data.get("by_customer") and not major:
             return "update", {"text": data.get("text", "")}
@@ -78,10 +80,10 @@ def record_notices(conn: sa.Connection, events: Iterable[dict[str, Any]]) -> Non
     linked = [
         e["ticket_id"] for e in relevant if e["kind"] == "linked" and e["data"].get("parent_id")
     ]
-    if linked:
-        conn.execute(_WITHDRAW, {"b_ids": linked})
     ids = list({e["ticket_id"] for e in relevant if e["kind"] != "linked"})
     if not ids:
+        if linked:
+            conn.execute(_WITHDRAW, {"b_ids": linked})
         return
     rows = {r["id"]: r for r in conn.execute(_ROWS, {"b_ids": ids}).mappings()}
     out = []
@@ -104,3 +106,5 @@ def record_notices(conn: sa.Connection, events: Iterable[dict[str, Any]]) -> Non
         )
     if out:
         conn.execute(_INSERT, out)
+    if linked:
+        conn.execute(_WITHDRAW, {"b_ids": linked})
