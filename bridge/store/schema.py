@@ -306,3 +306,33 @@ inbound_mail = sa.Table(
     sa.Column("routed_by", sa.String(128)),
     sa.Index("ix_inbound_mail_outcome", "outcome", "received_at"),
 )
+
+# several nodes (bridge.nodes): migration 0007
+#: one row per `serve` process that ever ran against this store; up while it heartbeats
+nodes = sa.Table(
+    "nodes",
+    metadata,
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("site", sa.String(64), nullable=False),
+    sa.Column("address", sa.String(256), nullable=False),
+    sa.Column("port", sa.Integer, nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("version", sa.String(32), nullable=False),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("heartbeat_at", UTCDateTime, nullable=False),
+    sa.Column("stopped_at", UTCDateTime),
+    sa.Index("ix_nodes_site", "site", "heartbeat_at"),
+)
+
+#: a timed job's unit of work (e.g. one customer's month), claimed by one node for a lease;
+#: done_at set once it is done, so no other node does it again
+job_claims = sa.Table(
+    "job_claims",
+    metadata,
+    sa.Column("job", sa.String(64), primary_key=True),
+    sa.Column("unit", sa.String(256), primary_key=True),
+    sa.Column("claimed_by", sa.String(128), nullable=False),
+    sa.Column("claimed_at", UTCDateTime, nullable=False),
+    sa.Column("lease_until", UTCDateTime, nullable=False),
+    sa.Column("done_at", UTCDateTime),
+)
