@@ -38,6 +38,7 @@ from bridge.intake import Context
 from bridge.intake.service import INTAKE, AlertIntake
 from bridge.metrics import METRICS, Metrics
 from bridge.metrics import add_routes as metrics_routes
+from bridge.nodes.identity import Node
 from bridge.notices import wiring as notices_wiring
 from bridge.prober import Prober
 from bridge.routing import Router
@@ -105,11 +106,12 @@ def build_app(
     run_scheduler: bool = True,
     run_probes: bool = False,
     metrics: Metrics | None = None,
+    node: Node | None = None,
 ) -> web.Application:
     """Build the aiohttp app; the store must be migrated already (see open_store)."""
     clock = clock or SystemClock()
     writer = Writer(engines.write)
-    services = Services(cfg=cfg, clock=clock, engines=engines, writer=writer)
+    services = Services(cfg=cfg, clock=clock, engines=engines, writer=writer, node=node or Node())
     app = web.Application(
         middlewares=[error_middleware, framing_middleware(cfg.service)],
         client_max_size=cfg.service.body_limit,

@@ -99,6 +99,15 @@ def _raise_open_file_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
+def _node(args: argparse.Namespace):  # noqa: ANN202 - returns bridge.nodes.identity.Node
+    from bridge.nodes.identity import DEFAULT_SITE, Node
+
+    site = args.site or DEFAULT_SITE
+    if args.node:
+        return Node(name=args.node, site=site, address=args.host, port=args.port)
+    return Node(site=site, address=args.host, port=args.port)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
@@ -113,7 +122,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 1
     _raise_open_file_limit()
     engines = _open_store(args)
-    app = build_app(cfg, engines, run_probes=not args.no_probes)
+    app = build_app(cfg, engines, run_probes=not args.no_probes, node=_node(args))
     _tune_interpreter()
     logging.getLogger(__name__).info("slabridge listening on http://%s:%d", args.host, args.port)
     try:
@@ -192,6 +201,16 @@ def parser() -> argparse.ArgumentParser:
         "--no-probes",
         action="store_true",
         help="do not ping or poll devices (another slabridge process runs the probes)",
+    )
+    serve.add_argument(
+        "--node",
+        default=None,
+        help="this node's unique name among the nodes sharing one store (default: host name)",
+    )
+    serve.add_argument(
+        "--site",
+        default=None,
+        help="the site (network vantage point) this node probes from (default: 'default')",
     )
     serve.add_argument(
         "--access-log",

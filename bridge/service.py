@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from bridge import tickets as tk
 from bridge.clock import Clock
 from bridge.config import Config
+from bridge.nodes.identity import Node
 from bridge.store import Engines, Writer
 from bridge.store.schema import alert_keys, tickets
 
@@ -38,6 +39,8 @@ class Services:
     clock: Clock
     engines: Engines
     writer: Writer
+    #: this process among the nodes sharing the store (`serve --node/--site`)
+    node: Node = field(default_factory=Node)
     keys: tk.TicketKey = field(init=False)
 
     def __post_init__(self) -> None:
