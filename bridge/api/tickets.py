@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from bridge import incidents
+from bridge import customer_actions, customer_view, incidents
 from bridge import tickets as tk
 from bridge.api.auth import Principal, TokenBook, principal
 from bridge.api.errors import ApiError, read_model
 from bridge.config import Role
+from bridge.config.models import Urgency
 from bridge.lifecycle import CloseReason, Line, Origin, Priority, Status
 from bridge.service import FILTERS, Services
 
@@ -20,6 +21,7 @@ TOKENS = web.AppKey("tokens", TokenBook)
 
 WRITERS = (Role.ADMIN, Role.ENGINEER)
 READERS = (Role.ADMIN, Role.ENGINEER, Role.ACCOUNT_MANAGER, Role.CUSTOMER)
+NOT_INTERNAL = "a customer's comment is always visible to the customer"
 
 Text = Annotated[str, Field(min_length=1, max_length=10000)]
 Name = Annotated[str, Field(min_length=1, max_length=128)]
@@ -35,7 +37,10 @@ class CreateTicket(Body):
     summary: Annotated[str, Field(max_length=2000)] = ""
     description: Annotated[str, Field(max_length=20000)] = ""
     device: str | None = None
-    priority: Priority = Priority.P3
+    # a customer token gives an urgency (mapped by its SLA policy); a priority it sends is
+    # capped; engineers give a priority (or an urgency, mapped the same way)
+    urgency: Urgency | None = None
+    priority: Priority | None = None
     origin: Origin = Origin.CUSTOMER
 
 
@@ -51,6 +56,9 @@ class Transition(Body):
 
 class Comment(Body):
     text: Text
+    # engineers: internal unless they say customer; a customer's comment is always to the desk
+    # and visible to the customer
+    visibility: Literal["internal", "customer"] | None = None
 
 
 class Escalate(Body):
@@ -65,6 +73,22 @@ class ChangePriority(Body):
 
 def _ctx(request: web.Request, *roles: Role) -> tuple[Services, Principal]:
     return request.app[SERVICES], principal(request, request.app[TOKENS], *roles)
+
+
+def _priority(svc: Services, who: Principal, customer: str, body: CreateTicket) -> Priority:
+    """The new ticket's priority: a customer's through their policy's urgency map (never more
+    urgent than it allows); an engineer's as given, else their urgency mapped, else P3."""
+    found = svc.cfg.customer(customer)
+    policy = svc.cfg.sla_policies[found.sla_policy] if found is not None else None
+    if who.role == Role.CUSTOMER and policy is not None:
+        return customer_view.customer_priority(
+            policy, urgency=body.urgency, priority=body.priority
+        )
+    if body.priority is not None:
+        return body.priority
+    if body.urgency is not None and policy is not None:
+        return customer_view.priority_for(policy, body.urgency)
+    return Priority.P3
 
 
 async def create_ticket(request: web.Request) -> web.Response:
@@ -89,6 +113,7 @@ async def create_ticket(request: web.Request) -> web.Response:
                 {"path": "origin", "message": "monitoring and probe tickets come from alerts"}
             ],
         )
+    priority = _priority(svc, who, customer, body)
     at = svc.now()
 
     def run(conn: Any) -> dict:
@@ -98,7 +123,7 @@ async def create_ticket(request: web.Request) -> web.Response:
             customer_id=customer,
             title=body.title,
             origin=origin,
-            priority=body.priority,
+            priority=priority,
             at=at,
             actor=who.name,
             now=at,
@@ -146,6 +171,9 @@ async def get_ticket(request: web.Request) -> web.Response:
     if not who.sees_customer(row["customer_id"]):
         raise tk.NotFound(request.match_info["id"])
     body = svc.ticket_json(row)
+    if who.role == Role.CUSTOMER:
+        # only what is meant for the customer: no internal comments, no desk bookkeeping
+        events = customer_view.customer_history(events)
     body["history"] = [svc.event_json(e) for e in events]
     body["alerts"] = [
         {
@@ -201,12 +229,35 @@ async def transition(request: web.Request) -> web.Response:
 
 
 async def comment(request: web.Request) -> web.Response:
-    svc, who = _ctx(request, *WRITERS)
+    svc, who = _ctx(request, *WRITERS, Role.CUSTOMER)
     body = await read_model(request, Comment)
     at = svc.now()
+    if who.role == Role.CUSTOMER:
+        if body.visibility == "internal":
+            raise ApiError(
+                400,
+                "invalid request",
+                problems=[{"path": "visibility", "message": NOT_INTERNAL}],
+            )
+        return await _apply(
+            request,
+            lambda conn, row: _customer_comment(conn, svc, who, row, body.text, at),
+        )
+    data = {"text": body.text, "visibility": body.visibility or "internal"}
     return await _apply(
-        request, lambda conn, row: tk.comment(conn, row, body.text, at=at, actor=who.name, now=at)
+        request,
+        lambda conn, row: tk.record(conn, row, "commented", at, who.name, data, now=at),
     )
+
+
+def _customer_comment(
+    conn: Any, svc: Services, who: Principal, row: dict, text: str, at: Any
+) -> dict:
+    """A customer's comment: their own ticket only (else the same 404 as a missing one); on a
+    resolved ticket it is "still broken" with their words (the verification decision)."""
+    if not who.sees_customer(row["customer_id"]):
+        raise tk.NotFound(str(row["id"]))
+    return customer_actions.comment(conn, svc.cfg, row, text, actor=who.name, at=at)
 
 
 async def escalate(request: web.Request) -> web.Response:

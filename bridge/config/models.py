@@ -161,6 +161,17 @@ class PriorityTargets(Strict):
     calendar: Identifier
 
 
+#: How urgent a customer says their ticket is, lowest first (bridge.customer_view).
+Urgency = Literal["low", "normal", "high", "critical"]
+URGENCIES: tuple[str, ...] = ("low", "normal", "high", "critical")
+URGENCY_DEFAULTS: dict[str, Priority] = {
+    "low": Priority.P4,
+    "normal": Priority.P3,
+    "high": Priority.P2,
+    "critical": Priority.P2,
+}
+
+
 class SlaPolicyConfig(Strict):
     priorities: dict[Priority, PriorityTargets]
     pause_statuses: list[Status] = Field(default_factory=lambda: [Status.WAITING])
@@ -187,6 +198,14 @@ class SlaPolicyConfig(Strict):
         }
     )
     default_priority: Priority = Priority.P3
+    # what a customer's urgency (portal form, customer API token) becomes; a customer reaches
+    # P1 only when the policy maps an urgency to it. Urgencies left out keep their default.
+    urgency_map: dict[Urgency, Priority] = Field(default_factory=lambda: dict(URGENCY_DEFAULTS))
+
+    @field_validator("urgency_map")
+    @classmethod
+    def _every_urgency(cls, value: dict[str, Priority]) -> dict[str, Priority]:
+        return {**URGENCY_DEFAULTS, **value}
 
     @field_validator("priorities")
     @classmethod

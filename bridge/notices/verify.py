@@ -7,6 +7,7 @@ is no session and no CSRF cookie; a link for one ticket can never name another.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -37,6 +38,46 @@ def current_resolution(conn: sa.Connection, ticket_id: int) -> int | None:
         if ev["kind"] == "status_changed":
             seq = ev["seq"] if ev["data"].get("to") == Status.RESOLVED else None
     return seq
+
+
+def answer_resolution(
+    conn: sa.Connection,
+    cfg: Config,
+    ticket_id: int,
+    seq: int | None,
+    answer: str,
+    *,
+    text: str,
+    rating: int | None,
+    actor: str,
+    at: datetime,
+) -> tuple[dict[str, Any], bool]:
+    """The customer's answer to a resolved ticket, from a mail link or the portal (one decision,
+    one place): "works" closes it as verified (an optional rating and comment recorded),
+    "broken" puts it back in progress with their text as a comment, the assignee kept. Acts
+    only while the ticket is still in the resolution `seq` (the event that resolved it); else
+    changes nothing and returns (ticket, False)."""
+    row = tk.load(conn, ticket_id)
+    if row["status"] != Status.RESOLVED or current_resolution(conn, row["id"]) != seq:
+        return row, False
+    note: dict[str, Any] = {"visibility": "customer", "by_customer": True}
+    if answer == "works":
+        row = tk.transition(
+            conn, row, Status.CLOSED, cfg=cfg, at=at, actor=actor, now=at,
+            reason="confirmed by the customer", close_reason=CloseReason.VERIFIED,
+        )  # fmt: skip
+        if rating is not None or text:
+            note.update(text=text, rating=rating, verification="confirmed")
+            row = tk.record(conn, row, "commented", at, actor, note, now=at)
+    else:
+        row = tk.transition(
+            conn, row, Status.IN_PROGRESS, cfg=cfg, at=at, actor=actor, now=at,
+            reason="reopened by the customer",
+        )  # fmt: skip
+        if text:
+            note.update(text=text, verification="reopened")
+            row = tk.record(conn, row, "commented", at, actor, note, now=at)
+    return row, True
 
 
 def _page(language: str, http_status: int = 200, **values: Any) -> web.Response:
@@ -104,27 +145,10 @@ def add_routes(app: web.Application, services: Services, signing_key: str) -> No
         actor = f"customer:{v.recipient}"[:128]
 
         def run(conn: sa.Connection) -> tuple[dict, bool]:
-            row = tk.load(conn, v.ticket_id)
-            if row["status"] != Status.RESOLVED or current_resolution(conn, row["id"]) != v.seq:
-                return row, False
-            note: dict[str, Any] = {"visibility": "customer", "by_customer": True}
-            if v.answer == "works":
-                row = tk.transition(
-                    conn, row, Status.CLOSED, cfg=cfg, at=at, actor=actor, now=at,
-                    reason="confirmed by the customer", close_reason=CloseReason.VERIFIED,
-                )  # fmt: skip
-                if rating is not None or text:
-                    note.update(text=text, rating=rating, verification="confirmed")
-                    row = tk.record(conn, row, "commented", at, actor, note, now=at)
-            else:
-                row = tk.transition(
-                    conn, row, Status.IN_PROGRESS, cfg=cfg, at=at, actor=actor, now=at,
-                    reason="reopened by the customer",
-                )  # fmt: skip
-                if text:
-                    note.update(text=text, verification="reopened")
-                    row = tk.record(conn, row, "commented", at, actor, note, now=at)
-            return row, True
+            return answer_resolution(
+                conn, cfg, v.ticket_id, v.seq, v.answer, text=text, rating=rating, actor=actor,
+                at=at,
+            )  # fmt: skip
 
         try:
             row, acted = await services.write(run)

@@ -51,7 +51,6 @@ WRITE_ONLY_STAFF = "role {role} may not do this (needs: admin, engineer)"
     [
         ("assign", {"assignee": "alice"}),
         ("transition", {"to": "closed", "close_reason": "duplicate"}),
-        ("comments", {"text": "hello"}),
         ("escalate", {"to": "L3"}),
         ("priority", {"priority": "P1"}),
     ],
@@ -62,6 +61,23 @@ async def test_403_for_ticket_commands_outside_staff(api, snapshot, persona, pat
     reply = await api.call("POST", f"/api/v1/tickets/{key}/{path}", as_=persona, json=body)
     role = "account_manager" if persona == "carol" else "customer"
     assert (reply.status, reply.body) == (403, {"error": WRITE_ONLY_STAFF.format(role=role)})
+    assert snapshot() == before
+
+
+async def test_an_account_manager_does_not_comment_and_a_customer_only_on_its_own(
+    api, snapshot
+) -> None:
+    """Customers comment on their own tickets (tests/web/test_portal.py); managers read."""
+    acme = (await api.create())["id"]
+    brno = (await api.create(customer="brno-bank"))["id"]
+    before = snapshot()
+    reply = await api.call("POST", f"/api/v1/tickets/{acme}/comments", as_="carol",
+                           json={"text": "hello"})
+    needs = "role account_manager may not do this (needs: admin, engineer, customer)"
+    assert (reply.status, reply.body) == (403, {"error": needs})
+    foreign = await api.call("POST", f"/api/v1/tickets/{brno}/comments", as_="acme-portal",
+                             json={"text": "hello"})
+    assert (foreign.status, foreign.body) == (404, {"error": "no such ticket"})
     assert snapshot() == before
 
 

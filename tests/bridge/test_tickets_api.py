@@ -69,7 +69,8 @@ async def test_the_readme_flow_is_recorded_step_by_step(api) -> None:
     assert rules == ["accept", "pause", "resume", "resolve"]
     assert history[1]["data"] == {"assignee": "alice", "from": None}
     assert history[3]["data"]["reason"] == "asked the customer for the DB log"
-    assert history[6]["data"] == {"text": "disk full; cleaned /var/log"}
+    # an engineer's comment through the API is internal unless it says otherwise
+    assert history[6]["data"] == {"text": "disk full; cleaned /var/log", "visibility": "internal"}
     times = [e["at"] for e in history]
     assert times == sorted(times)
     assert times[-1] == (resolved_at + timedelta(seconds=60)).isoformat()
