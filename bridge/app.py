@@ -38,6 +38,7 @@ from bridge.intake import Context
 from bridge.intake.service import INTAKE, AlertIntake
 from bridge.metrics import METRICS, Metrics
 from bridge.metrics import add_routes as metrics_routes
+from bridge.nodes import wiring as nodes_wiring
 from bridge.nodes.identity import Node
 from bridge.notices import wiring as notices_wiring
 from bridge.prober import Prober
@@ -136,6 +137,7 @@ def build_app(
         writer.stop()
 
     app.cleanup_ctx.append(writer_ctx)
+    nodes_wiring.install(app, services, app[METRICS].registry)
 
     if run_scheduler:
         in_flight = JobsInFlight()

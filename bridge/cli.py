@@ -112,6 +112,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
     from bridge.app import build_app
+    from bridge.nodes import registry, single
+    from bridge.store import database_url
 
     cfg = _load(args.config)
     try:
@@ -121,6 +123,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"slabridge: cannot listen on {args.host}:{args.port}: {reason}", file=sys.stderr)
         return 1
     _raise_open_file_limit()
+    try:
+        # held until the process ends: the kernel drops it, even after SIGKILL
+        _lock = single.hold(database_url(args.data_dir, args.database_url))  # noqa: F841
+    except single.Taken as err:
+        print(err, file=sys.stderr)
+        return EXIT_BAD_CONFIG
     engines = _open_store(args)
     app = build_app(cfg, engines, run_probes=not args.no_probes, node=_node(args))
     _tune_interpreter()
@@ -134,6 +142,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
             # a log line per request costs the event loop more than parsing a webhook does
             **({} if args.access_log else {"access_log": None}),
         )
+    except registry.NameTaken as err:
+        print(f"slabridge: {err}", file=sys.stderr)
+        return EXIT_BAD_CONFIG
     finally:
         engines.dispose()
     return 0

@@ -73,6 +73,19 @@ _RECENT = {
 }
 
 
+#: Several nodes (PostgreSQL): one transaction at a time decides on major incidents, holding
+#: this transaction-scoped advisory lock from its first look until it commits. The next one then
+#: sees every ticket of the flood the others committed, so a flood split across nodes opens one
+#: major incident. SQLite has one writer: nothing to take. (A single key, not one per customer or
+#: alert name, so that two transactions can never take two of them in opposite orders.)
+_DECIDING = sa.text("SELECT pg_advisory_xact_lock(5148042516104818496)")
+
+
+def _decide_alone(conn: sa.Connection) -> None:
+    if conn.dialect.name == "postgresql":
+        conn.execute(_DECIDING)
+
+
 _LOOKUP_MAJORS = {
     dim: sa.select(col, tickets.c.id).where(
         tickets.c.customer_id == sa.bindparam("customer"),
@@ -103,6 +116,7 @@ def lookup(
     """What `correlate` reads, for many values of one customer's dimension at once: the open
     major incident of each value (the lowest id if several) and the entry times of its open
     incidents without a parent entered since `since`."""
+    _decide_alone(conn)
     majors: dict[str, int] = {}
     loose: dict[str, list[datetime]] = {}
     for i in range(0, len(values), _CHUNK):
@@ -129,6 +143,8 @@ def correlate(
     Returns the (possibly updated) new ticket row. `events`: see `tickets.record`.
     """
     rules = cfg.major_incidents
+    if row["alertname"] or row["parent_device"]:
+        _decide_alone(conn)
     for dim in rules.group_by:
         value = row["alertname"] if dim == "alertname" else row["parent_device"]
         if not value:
