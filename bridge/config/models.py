@@ -534,6 +534,23 @@ class ServiceConfig(Strict):
     )
 
 
+class NodesConfig(Strict):
+    """Several `serve` processes on one PostgreSQL (bridge.nodes): how often each says it is
+    alive, and how long after its last heartbeat the others count it as down."""
+
+    heartbeat_interval: Duration = 5
+    down_after: Duration = 20
+    #: how long a node's claim on a unit of timed work (a customer's month report) holds
+    #: before another node may take it over
+    claim_lease: Duration = 600
+
+    @model_validator(mode="after")
+    def _down_after_beats(self) -> NodesConfig:
+        if self.down_after <= self.heartbeat_interval:
+            raise ValueError("nodes.down_after must be longer than nodes.heartbeat_interval")
+        return self
+
+
 class SmtpConfig(Strict):
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 25
@@ -591,6 +608,7 @@ class Config(Strict):
     major_incidents: MajorIncidentConfig = MajorIncidentConfig()
     probing: ProbingConfig = ProbingConfig()
     mail: MailConfig | None = None
+    nodes: NodesConfig = NodesConfig()
 
     def customer(self, customer_id: str) -> CustomerConfig | None:
         return next((c for c in self.customers if c.id == customer_id), None)
