@@ -6,6 +6,11 @@ new event out to the connected desks. Tailing the log needs no hook in the write
 other nodes' changes too; it costs one indexed query per POLL while anyone is connected.
 Events of one node arrive in id order (one writer); across nodes an id committed late is
 picked up by re-reading a short window behind the newest id seen.
+
+On PostgreSQL the reader does not poll every POLL: it waits for a NOTIFY (bridge.nodes.events,
+sent by a trigger on every insert into ticket_events by any node) and reads then, so a change
+made through another node shows at once; it still reads every FALLBACK in case a notification
+was lost, and polls every POLL while the listening connection is down. SQLite: POLL as before.
 """
 
 from __future__ import annotations
@@ -20,12 +25,15 @@ from typing import Any
 import sqlalchemy as sa
 from aiohttp import web
 
+from bridge.nodes import events as node_events
 from bridge.service import Services
 from bridge.store.schema import ticket_events, tickets
 
 log = logging.getLogger(__name__)
 
 POLL = 0.25
+#: PostgreSQL, while LISTEN works: read at least this often anyway
+FALLBACK = 2.0
 HEARTBEAT = 15.0
 LOOKBACK = 200
 QUEUE_LIMIT = 1000
@@ -39,6 +47,9 @@ class ChangeFeed:
         self._last: int | None = None
         self._seen: deque[int] = deque(maxlen=4 * LOOKBACK)
         self._seen_set: set[int] = set()
+        self._wake = asyncio.Event()
+        address = node_events.conninfo(services.engines.read)
+        self._listener = node_events.Listener(address, self._wake) if address else None
 
     def subscribe(self) -> asyncio.Queue[dict[str, Any] | None]:
         queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(QUEUE_LIMIT)
@@ -90,8 +101,29 @@ class ChangeFeed:
         return fresh
 
     async def _run(self) -> None:
+        listening = None
+        if self._listener is not None:
+            listening = asyncio.create_task(self._listener.run(), name="desk-change-listen")
+        try:
+            await self._follow()
+        finally:
+            if listening is not None:
+                listening.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await listening
+
+    async def _pause(self) -> None:
+        """Until the next read: a notification (or FALLBACK) when listening, else POLL."""
+        if self._listener is None or not self._listener.listening:
+            await asyncio.sleep(POLL)
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), FALLBACK)
+
+    async def _follow(self) -> None:
         keys = self._svc.keys
         while self._subscribers:
+            self._wake.clear()  # what is notified from here on is read by the next round
             try:
                 fresh = await self._svc.read(self._read)
             except Exception:  # noqa: BLE001 - a store hiccup must not end live updates
@@ -111,7 +143,7 @@ class ChangeFeed:
                         with contextlib.suppress(asyncio.QueueEmpty):
                             queue.get_nowait()
                         queue.put_nowait(None)
-            await asyncio.sleep(POLL)
+            await self._pause()
 
 
 async def stream(request: web.Request, feed: ChangeFeed,
