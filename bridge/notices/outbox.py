@@ -66,6 +66,8 @@ def expand(conn: sa.Connection, cfg: Config, mail: MailConfig, now: datetime) ->
         )
         .order_by(notices.c.id)
         .limit(500)
+        # several nodes: notices another node is expanding now are its own (PostgreSQL)
+        .with_for_update(of=notices, skip_locked=True)
     ).all()
     rows = []
     for notice_id, ticket_id, kind, customer_id in due:
@@ -130,6 +132,8 @@ def claim(conn: sa.Connection, now: datetime, limit: int = 200) -> list[dict[str
         )
         .order_by(outbox.c.id)
         .limit(limit)
+        # several nodes: messages another node is claiming now are its own (PostgreSQL)
+        .with_for_update(of=outbox, skip_locked=True)
     ).mappings()
     rows = [dict(r) for r in found]
     if not rows:
