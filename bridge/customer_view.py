@@ -15,7 +15,8 @@ One place decides, for the portal (bridge.web.portal) and for the API with a cus
   states the figures).
 - **Which fields of a shown event.** Also a whitelist per kind: a status change shows its
   reason only where the reason was addressed to the customer (the question when a ticket waits
-  for them, their own words, the auto-close), never an engineer's resolve or reopen note.
+  for them, their own confirmation or reopening, the auto-close), never an engineer's resolve
+  or reopen note.
 - **Which priority a customer's urgency becomes.** Their SLA policy's ``urgency_map``
   (default: critical and high → P2, normal → P3, low → P4): a customer does not pick P1 by
   hand unless their contract's policy says so. A priority a customer sends anyway is capped at
@@ -44,8 +45,16 @@ _FIELDS: dict[str, tuple[str, ...]] = {
     "linked": ("parent_id",),
     "recovery": (),
 }
-#: Actors whose status-change reason is written for the customer anyway.
-_SYSTEM_REASONS = ("auto-close",)
+#: Status-change reasons written for the customer (or by them), shown whoever recorded them.
+CUSTOMER_REASONS = frozenset(
+    {
+        "confirmed by the customer",
+        "reopened by the customer",
+        "reopened by the customer's reply",
+        "no answer within the verification window",
+        "monitoring reports recovery",
+    }
+)
 DEFAULT_URGENCY = "normal"
 
 
@@ -63,24 +72,19 @@ def shown(event: Mapping[str, Any]) -> bool:
     return True
 
 
-def _reason_for_customer(event: Mapping[str, Any], own_actors: Iterable[str]) -> bool:
-    data, actor = event["data"], event["actor"]
-    return (
-        data.get("to") == "waiting"  # the question the customer is asked (the notice says it)
-        or actor in _SYSTEM_REASONS
-        or actor.startswith("customer:")
-        or actor in own_actors
-    )
+def _reason_for_customer(event: Mapping[str, Any]) -> bool:
+    data = event["data"]
+    # the question a waiting ticket asks the customer (the "question" notice says it too)
+    return data.get("to") == "waiting" or data.get("reason") in CUSTOMER_REASONS
 
 
-def customer_event(event: Mapping[str, Any], own_actors: Iterable[str] = ()) -> dict[str, Any]:
+def customer_event(event: Mapping[str, Any]) -> dict[str, Any]:
     """The event as a customer sees it: same seq, time, kind and actor; only the data fields
-    meant for them. `own_actors`: names of the customer's own users (their reasons are theirs)."""
+    meant for them."""
     data = event["data"]
     kept = {k: data[k] for k in _FIELDS.get(event["kind"], ()) if k in data}
-    if event["kind"] == "status_changed" and data.get("reason"):
-        if _reason_for_customer(event, tuple(own_actors)):
-            kept["reason"] = data["reason"]
+    if event["kind"] == "status_changed" and data.get("reason") and _reason_for_customer(event):
+        kept["reason"] = data["reason"]
     return {
         "seq": event["seq"],
         "at": event["at"],
@@ -90,12 +94,9 @@ def customer_event(event: Mapping[str, Any], own_actors: Iterable[str] = ()) -> 
     }
 
 
-def customer_history(
-    events: Iterable[Mapping[str, Any]], own_actors: Iterable[str] = ()
-) -> list[dict[str, Any]]:
+def customer_history(events: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """A ticket's history as its customer sees it (in seq order, gaps where hidden)."""
-    own = tuple(own_actors)
-    return [customer_event(e, own) for e in events if shown(e)]
+    return [customer_event(e) for e in events if shown(e)]
 
 
 def by_customer(event: Mapping[str, Any], own_actors: Iterable[str] = ()) -> bool:

@@ -1,4 +1,4 @@
-"""Sign-in, sign-out, the front door `/` and the customers' placeholder portal.
+"""Sign-in, sign-out and the front door `/` (the customers' portal: bridge.web.portal).
 
 Failed sign-ins are counted per account and per client address; the tenth within 15 minutes
 locks both for 15 minutes, during which even the right password is refused. A password is
@@ -8,7 +8,6 @@ checked against a dummy hash when the name is unknown, so timing does not tell w
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import sqlalchemy as sa
 from aiohttp import web
@@ -17,8 +16,6 @@ from bridge.accounts import passwords, sessions
 from bridge.accounts.sessions import Session
 from bridge.accounts.users import password_hash
 from bridge.api.tickets import SERVICES
-from bridge.config import Role
-from bridge.store.schema import tickets
 from bridge.web import identity
 from bridge.web.render import page
 
@@ -99,32 +96,6 @@ async def logout(request: web.Request) -> web.Response:
     raise resp
 
 
-async def portal(request: web.Request) -> web.Response:
-    """A customer's own tickets (placeholder; the real portal is built elsewhere)."""
-    found = await identity.session(request)
-    if found is None:
-        raise identity.login_redirect(request)
-    if found.user.role != Role.CUSTOMER:
-        raise web.HTTPSeeOther(identity.HOMES[found.user.role])
-    svc = request.app[SERVICES]
-    customer = found.user.customer
-
-    def rows(conn: sa.Connection) -> list[dict[str, Any]]:
-        q = (
-            sa.select(tickets)
-            .where(tickets.c.customer_id == customer)
-            .order_by(tickets.c.entered_at.desc())
-            .limit(200)
-        )
-        return [dict(r) for r in conn.execute(q).mappings()]
-
-    found_rows = await svc.read(rows)
-    return page(
-        "portal.html", session=found, customer=svc.cfg.customer(customer or ""),
-        tickets=[svc.ticket_json(r) for r in found_rows],
-    )
-
-
 async def whoami(request: web.Request) -> web.Response:
     """The signed-in person and the session's CSRF token, for scripts in the pages (JSON is
     not readable cross-origin, so this does not hand the token to another site)."""
@@ -143,5 +114,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/login", login_form)
     app.router.add_post("/login", login)
     app.router.add_post("/logout", logout)
-    app.router.add_get("/portal", portal)
     app.router.add_get("/session", whoami)

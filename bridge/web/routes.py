@@ -7,7 +7,7 @@ from pathlib import Path
 from aiohttp import web
 
 from bridge.api import openapi
-from bridge.web import admin_api, desk, login, stats, ticket
+from bridge.web import admin_api, desk, login, portal, stats, ticket
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -18,6 +18,7 @@ def add_routes(app: web.Application) -> None:
     desk.setup(app)
     ticket.setup(app)
     stats.setup(app)
+    portal.setup(app)
     app.router.add_static("/static/web", STATIC)
 
 
@@ -26,6 +27,14 @@ def html(summary: str, *codes: str) -> dict:
     responses = {"200": {"description": "HTML"}, "303": {"description": "sign in first"}}
     responses.update({c: {"description": "see the page"} for c in codes})
     return {"get": {"summary": summary, "security": [], "responses": responses}}
+
+
+def _form_post(summary: str, *codes: str) -> dict:
+    """A portal form post's OpenAPI entry (session cookie and CSRF field)."""
+    responses = {"303": {"description": "done: see the ticket"},
+                 "403": {"description": "missing or wrong CSRF token, or not a customer"}}
+    responses.update({c: {"description": "a page naming the problem"} for c in codes})
+    return {"summary": summary, "security": [], "responses": responses}
 
 
 openapi.register(
@@ -51,7 +60,24 @@ openapi.register(
         },
         "/desk/stats": html("Per engineer figures of the monthly reports (?from=&to= months)",
                             "400", "403"),
-        "/portal": html("A customer user's own tickets (placeholder portal)"),
+        "/portal": html("A customer user's tickets, device status, incidents, this month's "
+                        "availability so far and monthly reports (?page=N)"),
+        "/portal/new": html("The form that opens a ticket (title, description, device, urgency)"),
+        "/portal/tickets": {"post": _form_post(
+            "Open a ticket (form: csrf, title, description, device, urgency low|normal|high|"
+            "critical; the customer's SLA policy maps the urgency to a priority)", "400")},
+        "/portal/tickets/{id}": html("A customer's ticket: status and the history meant for "
+                                     "the customer", "404"),
+        "/portal/tickets/{id}/reply": {"post": _form_post(
+            "A comment from the customer (form: csrf, text); on a resolved ticket it reopens it",
+            "400", "404", "409")},
+        "/portal/tickets/{id}/works": {"post": _form_post(
+            "It works: closes a resolved ticket as confirmed (form: csrf, resolution, rating "
+            "1-5, comment)", "400", "404", "409")},
+        "/portal/tickets/{id}/broken": {"post": _form_post(
+            "Still broken: reopens a resolved ticket (form: csrf, resolution, text)",
+            "400", "404", "409")},
+        "/portal/events": html("Server-Sent Events: which of the customer's tickets changed"),
         "/static/web": html("CSS and JavaScript of the pages, shipped in the package"),
         "/session": {
             "get": {
