@@ -83,5 +83,9 @@ def migrate(engines: Engines) -> None:
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     with engines.write.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # several nodes starting at once on one PostgreSQL: one migrates, the others wait
+            # and then find the schema current
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(5148042516104818495)"))
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")

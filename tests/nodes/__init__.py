@@ -1,0 +1,1 @@
+"""Several real `slabridge serve` processes on one real temporary PostgreSQL."""
