@@ -334,3 +334,20 @@ async def test_a_closed_ticket_takes_no_reply(portal, snapshot):
     assert status == 409 and "a closed ticket is final" in html
     assert _without_sessions(snapshot()) == before
 
+
+
+async def test_an_account_whose_customer_left_the_config_gets_a_page_not_a_500(
+    web, make_config, start_api
+):
+    with web.engines.write.begin() as conn:
+        users.add(conn, web.cfg, name="ops-user", role="customer", password=PASSWORD,
+                  now=datetime.now(UTC), customer="ops")
+
+    def edit(data):
+        data["customers"] = [c for c in data["customers"] if c["id"] != "ops"]
+
+    api = await start_api(make_config(edit))
+    await sign_in(api.client, "ops-user")
+    status, html = await _get(api, "/portal")
+    assert status == 404 and "is not served here any more" in html
+    assert (await _get(api, "/portal/new"))[0] == 200

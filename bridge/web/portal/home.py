@@ -12,7 +12,7 @@ from bridge.api.tickets import SERVICES
 from bridge.store.schema import tickets
 from bridge.web.portal import status
 from bridge.web.portal.access import customer_session, local, zone
-from bridge.web.render import render
+from bridge.web.render import page, render
 
 PAGE_SIZE = 25
 _COLUMNS = (tickets.c.id, tickets.c.title, tickets.c.status, tickets.c.priority,
@@ -43,6 +43,10 @@ async def home(request: web.Request) -> web.Response:
     policies = request.app[POLICIES]
     customer_id = found.user.customer or ""
     customer = svc.cfg.customer(customer_id)
+    if customer is None:  # the account outlived its customer's entry in the config
+        return page("error.html", status=404, session=found, title="No such customer",
+                    message=f"Customer '{customer_id}' is not served here any more. "
+                            "Ask the service desk.")
     number = _page_number(request.query.get("page"))
     now = svc.now()
     tz = zone(request, found)
@@ -57,7 +61,7 @@ async def home(request: web.Request) -> web.Response:
             incidents=status.incidents(conn, customer_id),
             availability=status.availability(conn, svc.cfg, customer_id, now, policies),
             months=reporting.recent_months(svc.cfg, customer_id, now),
-            policy=customer.sla_policy if customer else "",
+            policy=customer.sla_policy,
         )
 
     # built in a reader thread: the month's availability is the report's own computation
