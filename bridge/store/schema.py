@@ -73,7 +73,8 @@ tickets = sa.Table(
     sa.Column("closed_at", UTCDateTime),
     sa.Column("close_reason", sa.String(32)),
     sa.Column("close_deadline", UTCDateTime),
-    sa.Column("sla_flags", sa.String(64), nullable=False, default=""),
+    # 256 since migration 0007 (every flag of a ticket is 70 characters)
+    sa.Column("sla_flags", sa.String(256), nullable=False, default=""),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Index(
         "uq_tickets_open_alert",

@@ -3,6 +3,7 @@ one PostgreSQL database, started together; `kill(k)` sends SIGKILL to one of the
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -33,6 +34,19 @@ def get(url: str, headers: dict[str, str]) -> tuple[int, bytes]:
             return resp.status, resp.read()
     except urllib.error.HTTPError as err:
         return err.code, err.read()
+
+
+def post(url: str, headers: dict[str, str], body: dict[str, Any]) -> Any:
+    """POST JSON; the JSON answer of a 2xx (anything else fails the test)."""
+    req = urllib.request.Request(
+        url, data=json.dumps(body).encode(), method="POST",
+        headers={**headers, "Content-Type": "application/json"},
+    )  # fmt: skip
+    try:
+        with _OPENER.open(req, timeout=30) as resp:
+            return json.loads(resp.read())
+    except urllib.error.HTTPError as err:
+        raise AssertionError(f"{url}: {err.code} {err.read()[:500]!r}") from None
 
 
 def fast(data: dict[str, Any]) -> None:

@@ -1,6 +1,6 @@
 """Several nodes on one PostgreSQL: the nodes and their heartbeats, the claims that make each
 timed job's unit of work run once, and (PostgreSQL) a NOTIFY on every ticket event so live
-pages on every node wake up when any node writes.
+pages on every node wake up when any node writes; tickets.sla_flags wide enough for every flag.
 
 Revision ID: 0007
 Revises: 0006
@@ -61,10 +61,15 @@ def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute(_NOTIFY_FUNCTION)
         op.execute(_NOTIFY_TRIGGER)
+        # every SLA flag of a ticket ("reaction:breach,reaction:warning,resolution:breach,
+        # resolution:warning") is 70 characters: PostgreSQL refused the fourth SLA event.
+        # (SQLite does not enforce the length.)
+        op.alter_column("tickets", "sla_flags", type_=sa.String(256), existing_type=sa.String(64))
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
+        op.alter_column("tickets", "sla_flags", type_=sa.String(64), existing_type=sa.String(256))
         op.execute("DROP TRIGGER IF EXISTS slabridge_ticket_events_notify ON ticket_events")
         op.execute("DROP FUNCTION IF EXISTS slabridge_notify_ticket_events()")
     op.drop_table("job_claims")
