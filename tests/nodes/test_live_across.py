@@ -1,0 +1,66 @@
+"""A desk connected to one node sees, live, a ticket change made through another node."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+
+import aiohttp
+import pytest
+import sqlalchemy as sa
+
+from bridge.accounts import users
+from bridge.config import load_config
+from tests.nodes.cluster import ENGINEER
+
+pytestmark = [pytest.mark.postgres, pytest.mark.peers]
+
+PASSWORD = "correct horse battery"
+LISTENERS = sa.text(
+    "SELECT count(*) FROM pg_stat_activity "
+    "WHERE datname = current_database() AND query = 'LISTEN slabridge_ticket_events'"
+)
+
+
+async def _next_ticket_event(resp: aiohttp.ClientResponse) -> dict:
+    event = ""
+    while True:
+        line = (await asyncio.wait_for(resp.content.readline(), 20)).decode().rstrip("\n")
+        if line.startswith("event: "):
+            event = line[7:]
+        elif line.startswith("data: ") and event == "ticket":
+            return json.loads(line[6:])
+
+
+async def test_a_desk_on_one_node_sees_a_change_made_through_another(cluster, db):
+    c = cluster(2)
+    with db.begin() as conn:
+        users.add(conn, load_config(c.config_path), name="bob", role="engineer",
+                  password=PASSWORD, now=datetime.now(UTC), line="L1")  # fmt: skip
+    desk, other = c.nodes[0].url, c.nodes[1].url
+    jar = aiohttp.CookieJar(unsafe=True)  # cookies for 127.0.0.1
+    async with aiohttp.ClientSession(cookie_jar=jar) as person, aiohttp.ClientSession() as api:
+        form = {"username": "bob", "password": PASSWORD}
+        async with person.post(desk + "/login", data=form, allow_redirects=False) as r:
+            assert r.status == 303, await r.text()
+        async with person.get(desk + "/desk/events") as stream:
+            assert stream.status == 200
+            assert (await stream.content.readline()).startswith(b"retry:")
+            assert await stream.content.readline() == b"event: hello\n"
+            with db.connect() as conn:  # node 1 listens for other nodes' changes
+                assert conn.execute(LISTENERS).scalar() == 1
+            body = {"customer": "acme", "title": "Made through node 2", "origin": "phone"}
+            async with api.post(other + "/api/v1/tickets", json=body, headers=ENGINEER) as r:
+                assert r.status == 201, await r.text()
+                created = await r.json()
+            message = await _next_ticket_event(stream)
+            assert (message["id"], message["kind"], message["actor"]) == (
+                created["id"], "created", "alice")  # fmt: skip
+            key = created["id"]
+            assign = {"assignee": "alice"}
+            async with api.post(f"{other}/api/v1/tickets/{key}/assign", json=assign,
+                                headers=ENGINEER) as r:  # fmt: skip
+                assert r.status == 200, await r.text()
+            kinds = [(await _next_ticket_event(stream))["kind"] for _ in range(2)]
+            assert kinds == ["assigned", "status_changed"]
