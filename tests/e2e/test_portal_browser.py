@@ -43,9 +43,10 @@ class Server:
     def api(self, method: str, path: str, body: object = None, *, as_: str = "alice") -> tuple:
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(
-            f"{self.base}{path}", data=data, method=method,
-            headers={"Authorization": f"Bearer {TOKENS[as_]}",
-                     "Content-Type": "application/json"},
+            f"{self.base}{path}",
+            data=data,
+            method=method,
+            headers={"Authorization": f"Bearer {TOKENS[as_]}", "Content-Type": "application/json"},
         )
         try:
             with urllib.request.urlopen(req, timeout=30) as resp:
@@ -69,9 +70,20 @@ def _device_history(engines, now: datetime) -> None:
         ("acme-web", "degraded", now - timedelta(hours=1), None),
     ]
     with engines.write.begin() as conn:
-        conn.execute(sa.insert(device_states), [
-            {"device_id": d, "check": "icmp", "state": s, "started_at": a, "ended_at": b,
-             "detail": {}} for d, s, a, b in rows])
+        conn.execute(
+            sa.insert(device_states),
+            [
+                {
+                    "device_id": d,
+                    "check": "icmp",
+                    "state": s,
+                    "started_at": a,
+                    "ended_at": b,
+                    "detail": {},
+                }
+                for d, s, a, b in rows
+            ],
+        )
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -88,8 +100,16 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
     add_people(engines, cfg)
     _device_history(engines, datetime.now(UTC))
     engines.dispose()
-    argv = [sys.executable, "-m", "bridge.cli", "serve", "--config", str(EXAMPLE_CONFIG),
-            "--no-probes", *store_args]
+    argv = [
+        sys.executable,
+        "-m",
+        "bridge.cli",
+        "serve",
+        "--config",
+        str(EXAMPLE_CONFIG),
+        "--no-probes",
+        *store_args,
+    ]
     with serving(argv, tmp_path / "serve.log") as base:
         yield Server(base, store_args)
 
@@ -104,8 +124,9 @@ def test_a_customer_opens_a_ticket_follows_it_live_replies_and_confirms(
     browser, server, artifacts_dir
 ):
     # an older ticket of theirs, and one of another customer that must never show
-    _, older = server.api("POST", "/api/v1/tickets", {"customer": "acme",
-                                                      "title": "Backup job slow"})
+    _, older = server.api(
+        "POST", "/api/v1/tickets", {"customer": "acme", "title": "Backup job slow"}
+    )
     server.api("POST", "/api/v1/tickets", {"customer": "brno-bank", "title": "Core switch hot"})
 
     ctx = browser.new_context(viewport={"width": 1280, "height": 900})
@@ -142,10 +163,14 @@ def test_a_customer_opens_a_ticket_follows_it_live_replies_and_confirms(
     page.wait_for_function("document.documentElement.dataset.liveReady === '1'")
     # the desk answers while the page is open: it updates itself, without the internal note
     assert server.api("POST", f"/api/v1/tickets/{key}/assign", {"assignee": "alice"})[0] == 200
-    server.api("POST", f"/api/v1/tickets/{key}/comments",
-               {"text": "slow query log shows a lock on orders"})
-    server.api("POST", f"/api/v1/tickets/{key}/comments",
-               {"text": "We found a long lock and are clearing it.", "visibility": "customer"})
+    server.api(
+        "POST", f"/api/v1/tickets/{key}/comments", {"text": "slow query log shows a lock on orders"}
+    )
+    server.api(
+        "POST",
+        f"/api/v1/tickets/{key}/comments",
+        {"text": "We found a long lock and are clearing it.", "visibility": "customer"},
+    )
     page.wait_for_selector("#history li:has-text('We found a long lock')", timeout=10_000)
     page.wait_for_selector("#status:has-text('being worked on')")
     assert "lock on orders" not in page.inner_text("body")
@@ -178,10 +203,27 @@ def test_a_customer_opens_a_ticket_follows_it_live_replies_and_confirms(
 
 def test_the_cli_made_customer_user_signs_in_to_the_portal(browser, server):
     done = subprocess.run(
-        [sys.executable, "-m", "bridge.cli", "user", "add", "brno-ops", "--role", "customer",
-         "--customer", "brno-bank", "--password-stdin", "--config", str(EXAMPLE_CONFIG),
-         *server.store_args],
-        input="brno ops password\n", cwd=REPO, capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "bridge.cli",
+            "user",
+            "add",
+            "brno-ops",
+            "--role",
+            "customer",
+            "--customer",
+            "brno-bank",
+            "--password-stdin",
+            "--config",
+            str(EXAMPLE_CONFIG),
+            *server.store_args,
+        ],
+        input="brno ops password\n",
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
     page = browser.new_context().new_page()

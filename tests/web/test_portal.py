@@ -23,8 +23,15 @@ from tests.web.people import PASSWORD, add_people, sign_in
 async def portal(web):
     """The web app with a second customer's user, brno-user (customer brno-bank)."""
     with web.engines.write.begin() as conn:
-        users.add(conn, web.cfg, name="brno-user", role="customer", password=PASSWORD,
-                  now=datetime.now(UTC), customer="brno-bank")
+        users.add(
+            conn,
+            web.cfg,
+            name="brno-user",
+            role="customer",
+            password=PASSWORD,
+            now=datetime.now(UTC),
+            customer="brno-bank",
+        )
     return web
 
 
@@ -70,9 +77,7 @@ async def test_each_customer_sees_its_own_tickets_open_and_closed(portal):
     assert "Core switch hot" in html and "Edge &lt;b&gt;" not in html
 
 
-async def test_another_customers_ticket_and_report_are_404_and_nothing_changes(
-    portal, snapshot
-):
+async def test_another_customers_ticket_and_report_are_404_and_nothing_changes(portal, snapshot):
     brno = await _resolved(portal, customer="brno-bank", title="Core switch hot")
     csrf = await sign_in(portal.client, "acme-user")
     before = _without_sessions(snapshot())
@@ -82,8 +87,11 @@ async def test_another_customers_ticket_and_report_are_404_and_nothing_changes(
     assert "Core switch hot" not in html
     assert html.replace(brno, "KEY") == missing.replace("INC-999999", "KEY")
     assert (await _get(portal, "/portal/tickets/INC-x"))[0] == 404
-    for action, form in [("reply", {"text": "hi"}), ("works", {"rating": "5"}),
-                         ("broken", {"text": "no"})]:
+    for action, form in [
+        ("reply", {"text": "hi"}),
+        ("works", {"rating": "5"}),
+        ("broken", {"text": "no"}),
+    ]:
         status, _, _ = await _post(portal, f"/portal/tickets/{brno}/{action}", csrf=csrf, **form)
         assert status == 404, action
     status, _ = await _get(portal, "/reports/brno-bank/2026-10")
@@ -126,14 +134,24 @@ async def test_a_customer_opens_a_ticket_with_an_urgency_mapped_by_their_policy(
     assert status == 200
     assert 'value="critical"' in html and "Critical</strong> — P2" in html
     assert "brno-core" not in html  # only their devices to choose from
-    status, _, where = await _post(portal, "/portal/tickets", csrf=csrf, title="DB slow",
-                                   description="since 9:00 <script>", device="acme-db",
-                                   urgency="critical")
+    status, _, where = await _post(
+        portal,
+        "/portal/tickets",
+        csrf=csrf,
+        title="DB slow",
+        description="since 9:00 <script>",
+        device="acme-db",
+        urgency="critical",
+    )
     assert status == 303 and where.startswith("/portal/tickets/INC-")
     key = where.rsplit("/", 1)[1]
     ticket = await portal.get(key)
     assert (ticket["priority"], ticket["origin"], ticket["device"], ticket["customer"]) == (
-        "P2", "customer", "acme-db", "acme")
+        "P2",
+        "customer",
+        "acme-db",
+        "acme",
+    )
     assert ticket["history"][0]["actor"] == "acme-user"
     _, page = await _get(portal, where)
     assert "since 9:00 &lt;script&gt;" in page and "<script>" not in page.split("<main>")[1]
@@ -158,8 +176,9 @@ async def test_a_policy_that_allows_it_gives_a_customer_p1(make_config, start_ap
     add_people(api.engines, api.cfg, "acme-user")
     csrf = await sign_in(api.client, "acme-user")
     for urgency, priority in [("critical", "P1"), ("high", "P2"), ("low", "P3")]:
-        status, _, where = await _post(api, "/portal/tickets", csrf=csrf, title=urgency,
-                                       urgency=urgency)
+        status, _, where = await _post(
+            api, "/portal/tickets", csrf=csrf, title=urgency, urgency=urgency
+        )
         assert status == 303
         assert (await api.get(where.rsplit("/", 1)[1]))["priority"] == priority
 
@@ -169,8 +188,11 @@ async def test_the_ticket_page_shows_only_what_is_meant_for_the_customer(portal)
     await portal.assign(key, "alice")
     await portal.comment(key, "their firewall config is a mess")
     await portal.escalate(key, "L2", "needs a capture by dave")
-    await portal.ok("POST", f"/api/v1/tickets/{key}/comments",
-                    json={"text": "We are looking at the tunnel <now>", "visibility": "customer"})
+    await portal.ok(
+        "POST",
+        f"/api/v1/tickets/{key}/comments",
+        json={"text": "We are looking at the tunnel <now>", "visibility": "customer"},
+    )
     await portal.move(key, "waiting", reason="Please send the tunnel log")
     await sign_in(portal.client, "acme-user")
     status, html = await _get(portal, f"/portal/tickets/{key}")
@@ -187,12 +209,16 @@ async def test_the_ticket_page_shows_only_what_is_meant_for_the_customer(portal)
 async def test_a_reply_is_the_customers_comment_seen_by_the_desk(portal, snapshot):
     key = (await portal.create())["id"]
     csrf = await sign_in(portal.client, "acme-user")
-    status, _, where = await _post(portal, f"/portal/tickets/{key}/reply", csrf=csrf,
-                                   text="  Port 3 blinks amber  ")
+    status, _, where = await _post(
+        portal, f"/portal/tickets/{key}/reply", csrf=csrf, text="  Port 3 blinks amber  "
+    )
     assert (status, where) == (303, f"/portal/tickets/{key}")
     last = (await portal.get(key))["history"][-1]
-    assert (last["kind"], last["actor"], last["data"]) == ("commented", "acme-user", {
-        "text": "Port 3 blinks amber", "visibility": "customer", "by_customer": True})
+    assert (last["kind"], last["actor"], last["data"]) == (
+        "commented",
+        "acme-user",
+        {"text": "Port 3 blinks amber", "visibility": "customer", "by_customer": True},
+    )
     _, html = await _get(portal, where)
     assert "<strong>You</strong>:" in html and "Port 3 blinks amber" in html
     before = _without_sessions(snapshot())
@@ -209,18 +235,30 @@ async def test_it_works_with_a_rating_closes_a_resolved_ticket_as_confirmed(port
     assert 'data-action="works"' in html and 'data-action="broken"' in html
     assert 'data-action="reply"' not in html
     seq = html.split('name="resolution" value="')[1].split('"')[0]
-    status, html, _ = await _post(portal, f"/portal/tickets/{key}/works", csrf=csrf,
-                                  rating="6", resolution=seq)
+    status, html, _ = await _post(
+        portal, f"/portal/tickets/{key}/works", csrf=csrf, rating="6", resolution=seq
+    )
     assert status == 400 and "from 1 to 5" in html
-    status, _, _ = await _post(portal, f"/portal/tickets/{key}/works", csrf=csrf,
-                               rating="4", comment="Quick, thanks", resolution=seq)
+    status, _, _ = await _post(
+        portal,
+        f"/portal/tickets/{key}/works",
+        csrf=csrf,
+        rating="4",
+        comment="Quick, thanks",
+        resolution=seq,
+    )
     assert status == 303
     ticket = await portal.get(key)
     assert (ticket["status"], ticket["close_reason"]) == ("closed", "verified")
     closed, note = ticket["history"][-2:]
     assert (closed["actor"], closed["data"]["reason"]) == ("acme-user", "confirmed by the customer")
-    assert note["data"] == {"visibility": "customer", "by_customer": True,
-                            "text": "Quick, thanks", "rating": 4, "verification": "confirmed"}
+    assert note["data"] == {
+        "visibility": "customer",
+        "by_customer": True,
+        "text": "Quick, thanks",
+        "rating": 4,
+        "verification": "confirmed",
+    }
     _, html = await _get(portal, f"/portal/tickets/{key}")
     assert "confirmed it works" in html and 'aria-label="4 of 5"' in html
     assert 'data-action="works"' not in html and "This ticket is closed" in html
@@ -232,12 +270,14 @@ async def test_still_broken_reopens_it_keeping_the_engineer(portal, snapshot):
     _, html = await _get(portal, f"/portal/tickets/{key}")
     seq = html.split('name="resolution" value="')[1].split('"')[0]
     before = _without_sessions(snapshot())
-    status, html, _ = await _post(portal, f"/portal/tickets/{key}/broken", csrf=csrf,
-                                  text="", resolution=seq)
+    status, html, _ = await _post(
+        portal, f"/portal/tickets/{key}/broken", csrf=csrf, text="", resolution=seq
+    )
     assert status == 400 and "what is still broken" in html
     assert _without_sessions(snapshot()) == before
-    status, _, _ = await _post(portal, f"/portal/tickets/{key}/broken", csrf=csrf,
-                               text="Still no link", resolution=seq)
+    status, _, _ = await _post(
+        portal, f"/portal/tickets/{key}/broken", csrf=csrf, text="Still no link", resolution=seq
+    )
     assert status == 303
     ticket = await portal.get(key)
     assert (ticket["status"], ticket["assignee"]) == ("in_progress", "alice")
@@ -248,8 +288,9 @@ async def test_still_broken_reopens_it_keeping_the_engineer(portal, snapshot):
     # the old page's answer is for a resolution that is over: refused, nothing written
     await portal.move(key, "resolved")
     before = _without_sessions(snapshot())
-    status, html, _ = await _post(portal, f"/portal/tickets/{key}/works", csrf=csrf,
-                                  rating="5", resolution=seq)
+    status, html, _ = await _post(
+        portal, f"/portal/tickets/{key}/works", csrf=csrf, rating="5", resolution=seq
+    )
     assert status == 409 and "moved on since you loaded the page" in html
     assert _without_sessions(snapshot()) == before
 
@@ -258,19 +299,49 @@ async def test_the_status_section_shows_devices_incidents_availability_and_repor
     t0 = datetime(2026, 9, 30, 22, 0, tzinfo=UTC)  # 1 October, 00:00 in Warsaw
     down = datetime(2026, 10, 5, 6, 0, tzinfo=UTC)
     with portal.engines.write.begin() as conn:
-        conn.execute(sa.insert(device_states), [
-            {"device_id": "acme-edge", "check": "icmp", "state": "up", "started_at": t0,
-             "ended_at": down, "detail": {}},
-            {"device_id": "acme-edge", "check": "icmp", "state": "down", "started_at": down,
-             "ended_at": None, "detail": {}},
-            {"device_id": "brno-core", "check": "icmp", "state": "down", "started_at": down,
-             "ended_at": None, "detail": {}},
-        ])
+        conn.execute(
+            sa.insert(device_states),
+            [
+                {
+                    "device_id": "acme-edge",
+                    "check": "icmp",
+                    "state": "up",
+                    "started_at": t0,
+                    "ended_at": down,
+                    "detail": {},
+                },
+                {
+                    "device_id": "acme-edge",
+                    "check": "icmp",
+                    "state": "down",
+                    "started_at": down,
+                    "ended_at": None,
+                    "detail": {},
+                },
+                {
+                    "device_id": "brno-core",
+                    "check": "icmp",
+                    "state": "down",
+                    "started_at": down,
+                    "ended_at": None,
+                    "detail": {},
+                },
+            ],
+        )
     for customer in ("acme", "brno-bank"):
         with portal.engines.write.begin() as conn:
-            tk.create(conn, portal.cfg, customer_id=customer, title=f"{customer} site dark",
-                      origin=Origin.MONITORING, priority=Priority.P1, at=down, actor="intake",
-                      now=down, kind="major")
+            tk.create(
+                conn,
+                portal.cfg,
+                customer_id=customer,
+                title=f"{customer} site dark",
+                origin=Origin.MONITORING,
+                priority=Priority.P1,
+                at=down,
+                actor="intake",
+                now=down,
+                kind="major",
+            )
     await sign_in(portal.client, "acme-user")
     status, html = await _get(portal, "/portal")
     assert status == 200
@@ -335,13 +406,19 @@ async def test_a_closed_ticket_takes_no_reply(portal, snapshot):
     assert _without_sessions(snapshot()) == before
 
 
-
 async def test_an_account_whose_customer_left_the_config_gets_a_page_not_a_500(
     web, make_config, start_api
 ):
     with web.engines.write.begin() as conn:
-        users.add(conn, web.cfg, name="ops-user", role="customer", password=PASSWORD,
-                  now=datetime.now(UTC), customer="ops")
+        users.add(
+            conn,
+            web.cfg,
+            name="ops-user",
+            role="customer",
+            password=PASSWORD,
+            now=datetime.now(UTC),
+            customer="ops",
+        )
 
     def edit(data):
         data["customers"] = [c for c in data["customers"] if c["id"] != "ops"]

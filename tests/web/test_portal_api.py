@@ -24,9 +24,7 @@ from bridge.lifecycle import Priority
         ({"priority": "P1", "urgency": "low"}, "P4"),  # the urgency decides
     ],
 )
-async def test_a_customer_token_gets_its_urgency_mapped_and_never_p1_by_hand(
-    api, fields, priority
-):
+async def test_a_customer_token_gets_its_urgency_mapped_and_never_p1_by_hand(api, fields, priority):
     created = await api.create(as_="acme-portal", title="Printer jam", **fields)
     assert (created["priority"], created["origin"]) == (priority, "customer")
 
@@ -63,8 +61,12 @@ def test_the_urgency_arithmetic(cfg):
     gold = cfg.sla_policies["gold"]
     assert gold.urgency_map == URGENCY_DEFAULTS
     assert highest_for_customer(gold) == Priority.P2
-    assert [capped(gold, p) for p in Priority] == [Priority.P2, Priority.P2, Priority.P3,
-                                                   Priority.P4]
+    assert [capped(gold, p) for p in Priority] == [
+        Priority.P2,
+        Priority.P2,
+        Priority.P3,
+        Priority.P4,
+    ]
     assert customer_priority(gold) == Priority.P3
     with pytest.raises(ValueError, match="urgency is one of low, normal, high, critical"):
         customer_priority(gold, urgency="asap")
@@ -73,22 +75,28 @@ def test_the_urgency_arithmetic(cfg):
 async def test_comments_are_internal_unless_said_and_a_customers_are_always_theirs(api):
     key = (await api.create(as_="acme-portal"))["id"]
     await api.comment(key, "Looks like the BGP session")
-    await api.ok("POST", f"/api/v1/tickets/{key}/comments",
-                 json={"text": "We are on it", "visibility": "customer"})
+    await api.ok(
+        "POST",
+        f"/api/v1/tickets/{key}/comments",
+        json={"text": "We are on it", "visibility": "customer"},
+    )
     await api.comment(key, "Thanks, waiting", as_="acme-portal")
-    refused = await api.call("POST", f"/api/v1/tickets/{key}/comments", as_="acme-portal",
-                             json={"text": "psst", "visibility": "internal"})
+    refused = await api.call(
+        "POST",
+        f"/api/v1/tickets/{key}/comments",
+        as_="acme-portal",
+        json={"text": "psst", "visibility": "internal"},
+    )
     assert refused.status == 400, refused
     assert refused.body["problems"] == [
-        {"path": "visibility",
-         "message": "a customer's comment is always visible to the customer"}]
+        {"path": "visibility", "message": "a customer's comment is always visible to the customer"}
+    ]
 
     staff = [e for e in (await api.get(key))["history"] if e["kind"] == "commented"]
     assert [(e["actor"], e["data"]) for e in staff] == [
         ("alice", {"text": "Looks like the BGP session", "visibility": "internal"}),
         ("alice", {"text": "We are on it", "visibility": "customer"}),
-        ("acme-portal", {"text": "Thanks, waiting", "visibility": "customer",
-                         "by_customer": True}),
+        ("acme-portal", {"text": "Thanks, waiting", "visibility": "customer", "by_customer": True}),
     ]
 
 
@@ -97,16 +105,24 @@ async def test_a_customer_token_sees_no_internal_comment_or_desk_bookkeeping(api
     await api.assign(key, "alice")
     await api.comment(key, "customer's firewall is a mess")  # internal
     await api.escalate(key, "L2", "needs a packet capture")
-    await api.ok("POST", f"/api/v1/tickets/{key}/comments",
-                 json={"text": "We are capturing traffic", "visibility": "customer"})
+    await api.ok(
+        "POST",
+        f"/api/v1/tickets/{key}/comments",
+        json={"text": "We are capturing traffic", "visibility": "customer"},
+    )
     await api.move(key, "waiting", reason="Please send the tunnel log")
     await api.move(key, "in_progress")
     await api.move(key, "resolved", reason="internal: reset the SA, root cause unknown")
 
     theirs = (await api.get(key, as_="acme-portal"))["history"]
     assert [e["kind"] for e in theirs] == [
-        "created", "status_changed", "commented", "status_changed", "status_changed",
-        "status_changed"]
+        "created",
+        "status_changed",
+        "commented",
+        "status_changed",
+        "status_changed",
+        "status_changed",
+    ]
     text = repr(theirs)
     for secret in ("firewall is a mess", "packet capture", "root cause", "L2", "assignee"):
         assert secret not in text
@@ -126,13 +142,17 @@ async def test_a_customer_comment_on_a_resolved_ticket_reopens_it_and_closed_is_
     last = (await api.get(key))["history"][-2:]
     assert [(e["kind"], e["data"].get("reason"), e["data"].get("verification")) for e in last] == [
         ("status_changed", "reopened by the customer", None),
-        ("commented", None, "reopened")]
+        ("commented", None, "reopened"),
+    ]
     await api.move(key, "resolved")
     await api.move(key, "closed")
-    reply = await api.call("POST", f"/api/v1/tickets/{key}/comments", as_="acme-portal",
-                           json={"text": "and again"})
-    assert (reply.status, reply.body) == (409, {"error": "a closed ticket is final: open a new "
-                                                         "ticket"})
+    reply = await api.call(
+        "POST", f"/api/v1/tickets/{key}/comments", as_="acme-portal", json={"text": "and again"}
+    )
+    assert (reply.status, reply.body) == (
+        409,
+        {"error": "a closed ticket is final: open a new ticket"},
+    )
 
 
 def test_unknown_event_kinds_stay_hidden_from_customers():

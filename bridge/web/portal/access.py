@@ -34,14 +34,24 @@ async def customer_post(request: web.Request) -> Session | web.Response:
     if isinstance(checked, web.Response):
         return checked
     if checked.user.role != Role.CUSTOMER or not checked.user.customer:
-        return page("error.html", status=403, session=checked, title="For customers",
-                    message="The portal is where customers work their tickets.")
+        return page(
+            "error.html",
+            status=403,
+            session=checked,
+            title="For customers",
+            message="The portal is where customers work their tickets.",
+        )
     return checked
 
 
 def not_found(found: Session, key: str) -> web.Response:
-    return page("error.html", status=404, session=found, title="No such ticket",
-                message=f"You have no ticket {key}.")
+    return page(
+        "error.html",
+        status=404,
+        session=found,
+        title="No such ticket",
+        message=f"You have no ticket {key}.",
+    )
 
 
 def own(row: dict[str, Any], found: Session) -> dict[str, Any]:

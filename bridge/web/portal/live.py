@@ -25,10 +25,13 @@ async def events(request: web.Request) -> web.StreamResponse:
     found = await customer_session(request)
     customer = found.user.customer
     feed = request.app[FEED]
-    resp = web.StreamResponse(headers={
-        "Content-Type": "text/event-stream", "Cache-Control": "no-store",
-        "X-Accel-Buffering": "no",
-    })
+    resp = web.StreamResponse(
+        headers={
+            "Content-Type": "text/event-stream",
+            "Cache-Control": "no-store",
+            "X-Accel-Buffering": "no",
+        }
+    )
     await resp.prepare(request)
     queue = feed.subscribe()
     try:

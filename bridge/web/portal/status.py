@@ -29,10 +29,13 @@ def devices(conn: sa.Connection, cfg: Config, customer_id: str) -> list[dict[str
     current: dict[str, list[dict[str, Any]]] = {d.id: [] for d in mine}
     if mine:
         rows = conn.execute(
-            sa.select(device_states.c.device_id, device_states.c.check, device_states.c.state,
-                      device_states.c.started_at)
-            .where(device_states.c.device_id.in_(list(current)),
-                   device_states.c.ended_at.is_(None))
+            sa.select(
+                device_states.c.device_id,
+                device_states.c.check,
+                device_states.c.state,
+                device_states.c.started_at,
+            )
+            .where(device_states.c.device_id.in_(list(current)), device_states.c.ended_at.is_(None))
             .order_by(device_states.c.device_id, device_states.c.check)
         ).mappings()
         for r in rows:
@@ -40,10 +43,14 @@ def devices(conn: sa.Connection, cfg: Config, customer_id: str) -> list[dict[str
     out = []
     for d in mine:
         checks = current[d.id]
-        worst = min((c["state"] for c in checks), key=lambda s: _SEVERITY.get(s, 3),
-                    default="not monitored" if d.probe is None else "unknown")
-        out.append({"id": d.id, "name": d.name or d.id, "ip": d.ip, "state": worst,
-                    "checks": checks})
+        worst = min(
+            (c["state"] for c in checks),
+            key=lambda s: _SEVERITY.get(s, 3),
+            default="not monitored" if d.probe is None else "unknown",
+        )
+        out.append(
+            {"id": d.id, "name": d.name or d.id, "ip": d.ip, "state": worst, "checks": checks}
+        )
     return out
 
 
@@ -51,8 +58,11 @@ def incidents(conn: sa.Connection, customer_id: str) -> list[dict[str, Any]]:
     """The customer's major incidents that are not closed yet, oldest first."""
     rows = conn.execute(
         sa.select(tickets.c.id, tickets.c.title, tickets.c.status, tickets.c.entered_at)
-        .where(tickets.c.customer_id == customer_id, tickets.c.kind == "major",
-               tickets.c.status.in_(OPEN))
+        .where(
+            tickets.c.customer_id == customer_id,
+            tickets.c.kind == "major",
+            tickets.c.status.in_(OPEN),
+        )
         .order_by(tickets.c.entered_at, tickets.c.id)
     ).mappings()
     return [dict(r) for r in rows]

@@ -35,7 +35,11 @@ def _text(form: Any, name: str, limit: int = MAX_TEXT) -> str:
 
 
 async def _render(
-    request: web.Request, found: Session, *, status: int = 200, problem: str = "",
+    request: web.Request,
+    found: Session,
+    *,
+    status: int = 200,
+    problem: str = "",
     typed: dict[str, str] | None = None,
 ) -> web.Response:
     svc = request.app[SERVICES]
@@ -44,8 +48,12 @@ async def _render(
     def load(conn: sa.Connection) -> dict[str, Any]:
         row = own(tk.load(conn, svc.keys.parse(key)), found)
         parent = tk.load(conn, row["parent_id"]) if row["parent_id"] else None
-        return {"t": row, "history": customer_view.customer_history(tk.history(conn, row["id"])),
-                "resolution": current_resolution(conn, row["id"]), "parent": parent}
+        return {
+            "t": row,
+            "history": customer_view.customer_history(tk.history(conn, row["id"])),
+            "resolution": current_resolution(conn, row["id"]),
+            "parent": parent,
+        }
 
     try:
         found_ticket = await svc.read(load)
@@ -54,10 +62,18 @@ async def _render(
     row = found_ticket["t"]
     tz = zone(request, found)
     return page(
-        "portal_ticket.html", status=status, session=found, key=svc.keys.format(row["id"]),
-        keys=svc.keys, device=svc.cfg.device(row["device_id"]) if row["device_id"] else None,
-        customer=svc.cfg.customer(row["customer_id"]), problem=problem, typed=typed or {},
-        local=lambda v: local(v, tz), ratings=RATINGS, **found_ticket,
+        "portal_ticket.html",
+        status=status,
+        session=found,
+        key=svc.keys.format(row["id"]),
+        keys=svc.keys,
+        device=svc.cfg.device(row["device_id"]) if row["device_id"] else None,
+        customer=svc.cfg.customer(row["customer_id"]),
+        problem=problem,
+        typed=typed or {},
+        local=lambda v: local(v, tz),
+        ratings=RATINGS,
+        **found_ticket,
     )
 
 
@@ -78,8 +94,10 @@ async def _act(
     def run(conn: sa.Connection, row: dict[str, Any]) -> dict[str, Any]:
         row, acted = fn(conn, own(row, found))
         if not acted:
-            raise tk.Invalid(f"this ticket moved on since you loaded the page: it is now "
-                             f"{row['status'].replace('_', ' ')}")
+            raise tk.Invalid(
+                f"this ticket moved on since you loaded the page: it is now "
+                f"{row['status'].replace('_', ' ')}"
+            )
         return row
 
     try:
@@ -113,8 +131,9 @@ async def reply(request: web.Request) -> web.Response:
     at = svc.now()
 
     def run(conn: sa.Connection, row: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-        return customer_actions.comment(conn, svc.cfg, row, text, actor=found.user.name,
-                                        at=at), True
+        return customer_actions.comment(
+            conn, svc.cfg, row, text, actor=found.user.name, at=at
+        ), True
 
     return await _act(request, found, run, {"text": text})
 
@@ -126,15 +145,17 @@ async def works(request: web.Request) -> web.Response:
     form = await request.post()
     text, raw = _text(form, "comment"), _text(form, "rating", 4)
     if raw and raw not in RATINGS:
-        return await _render(request, found, status=400,
-                             problem="A rating is a whole number from 1 to 5.")
+        return await _render(
+            request, found, status=400, problem="A rating is a whole number from 1 to 5."
+        )
     rating = int(raw) if raw else None
     svc = request.app[SERVICES]
     at, seq = svc.now(), _resolution(form)
 
     def run(conn: sa.Connection, row: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-        return customer_actions.answer(conn, svc.cfg, row, seq, "works", text=text,
-                                       actor=found.user.name, at=at, rating=rating)
+        return customer_actions.answer(
+            conn, svc.cfg, row, seq, "works", text=text, actor=found.user.name, at=at, rating=rating
+        )
 
     return await _act(request, found, run, {"comment": text})
 
@@ -146,14 +167,14 @@ async def broken(request: web.Request) -> web.Response:
     form = await request.post()
     text = _text(form, "text")
     if not text:
-        return await _render(request, found, status=400,
-                             problem="Tell us what is still broken.")
+        return await _render(request, found, status=400, problem="Tell us what is still broken.")
     svc = request.app[SERVICES]
     at, seq = svc.now(), _resolution(form)
 
     def run(conn: sa.Connection, row: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-        return customer_actions.answer(conn, svc.cfg, row, seq, "broken", text=text,
-                                       actor=found.user.name, at=at)
+        return customer_actions.answer(
+            conn, svc.cfg, row, seq, "broken", text=text, actor=found.user.name, at=at
+        )
 
     return await _act(request, found, run, {"broken": text})
 
@@ -161,8 +182,14 @@ async def broken(request: web.Request) -> web.Response:
 # -- a new ticket ---------------------------------------------------------------------------
 
 
-def _new_page(request: web.Request, found: Session, *, status: int = 200, problem: str = "",
-              typed: dict[str, str] | None = None) -> web.Response:
+def _new_page(
+    request: web.Request,
+    found: Session,
+    *,
+    status: int = 200,
+    problem: str = "",
+    typed: dict[str, str] | None = None,
+) -> web.Response:
     cfg = request.app[SERVICES].cfg
     customer = cfg.customer(found.user.customer or "")
     policy = cfg.sla_policies[customer.sla_policy] if customer else None
@@ -170,13 +197,25 @@ def _new_page(request: web.Request, found: Session, *, status: int = 200, proble
     for u in reversed(URGENCIES):
         p = customer_view.priority_for(policy, u) if policy else Priority.P3
         targets = policy.priorities[p] if policy else None
-        urgencies.append({"name": u, "priority": p.value,
-                          "reaction": targets.reaction if targets else None,
-                          "resolution": targets.resolution if targets else None})
+        urgencies.append(
+            {
+                "name": u,
+                "priority": p.value,
+                "reaction": targets.reaction if targets else None,
+                "resolution": targets.resolution if targets else None,
+            }
+        )
     devices = [d for d in cfg.devices if d.customer == found.user.customer]
-    return page("portal_new.html", status=status, session=found, customer=customer,
-                urgencies=urgencies, devices=devices, problem=problem,
-                typed=typed or {"urgency": customer_view.DEFAULT_URGENCY})
+    return page(
+        "portal_new.html",
+        status=status,
+        session=found,
+        customer=customer,
+        urgencies=urgencies,
+        devices=devices,
+        problem=problem,
+        typed=typed or {"urgency": customer_view.DEFAULT_URGENCY},
+    )
 
 
 async def new_form(request: web.Request) -> web.Response:
@@ -189,9 +228,12 @@ async def create(request: web.Request) -> web.Response:
         return found
     form = await request.post()
     svc = request.app[SERVICES]
-    typed = {"title": _text(form, "title", 600), "description": _text(form, "description",
-             MAX_DESCRIPTION), "device": _text(form, "device", 64),
-             "urgency": _text(form, "urgency", 16)}
+    typed = {
+        "title": _text(form, "title", 600),
+        "description": _text(form, "description", MAX_DESCRIPTION),
+        "device": _text(form, "device", 64),
+        "urgency": _text(form, "urgency", 16),
+    }
     mine = {d.id for d in svc.cfg.devices if d.customer == found.user.customer}
     problem = ""
     if not typed["title"] or len(typed["title"]) > 512:
@@ -206,9 +248,15 @@ async def create(request: web.Request) -> web.Response:
 
     def run(conn: sa.Connection) -> dict[str, Any]:
         return customer_actions.open_ticket(
-            conn, svc.cfg, customer_id=found.user.customer or "", title=typed["title"],
-            description=typed["description"], device_id=typed["device"] or None,
-            urgency=typed["urgency"], actor=found.user.name, at=at,
+            conn,
+            svc.cfg,
+            customer_id=found.user.customer or "",
+            title=typed["title"],
+            description=typed["description"],
+            device_id=typed["device"] or None,
+            urgency=typed["urgency"],
+            actor=found.user.name,
+            at=at,
         )
 
     try:
