@@ -4,6 +4,7 @@ with SIGKILL turns down once its heartbeat is older than nodes.down_after."""
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from tests.nodes.cluster import ADMIN, ENGINEER
 from tests.nodes.cluster import get as _get
 from tests.peers._proc import http_get
+from tests.peers.ports import free_tcp_port
 
 pytestmark = [pytest.mark.postgres, pytest.mark.peers]
 
@@ -62,3 +64,15 @@ def test_the_node_list_is_for_admins(cluster):
     c = cluster(1)
     assert _get(c.nodes[0].url + "/api/v1/nodes", ENGINEER)[0] == 403
     assert _get(c.nodes[0].url + "/api/v1/nodes", {})[0] == 401
+
+
+def test_a_second_live_node_under_a_name_in_use_refuses_to_start(cluster):
+    c = cluster(1)
+    clash = c.nodes[0]
+    argv = c.argv(clash)
+    argv[argv.index("--port") + 1] = str(free_tcp_port())
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "node 'node1' is already running" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert _nodes(clash.url)["node1"]["port"] == clash.port, "the running node keeps its row"
