@@ -136,7 +136,7 @@ def build_app(
         writer.stop()
 
     app.cleanup_ctx.append(writer_ctx)
-    nodes_wiring.install(app, services, app[METRICS].registry)
+    nodes_wiring.install(app, services, app[METRICS].registry, run_jobs=run_scheduler)
 
     if run_scheduler:
         in_flight = JobsInFlight()

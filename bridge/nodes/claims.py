@@ -29,8 +29,9 @@ def claim(conn: sa.Connection, job: str, unit: str, node: str, now: datetime, le
         store.insert(conn, job_claims)
         .values(job=job, unit=unit, **values)
         .on_conflict_do_nothing(index_elements=[job_claims.c.job, job_claims.c.unit])
-    )
-    if inserted.rowcount == 1:
+        .returning(job_claims.c.job)  # (rowcount of an INSERT is not reliable on psycopg)
+    ).first()
+    if inserted is not None:
         return True
     taken = conn.execute(
         sa.update(job_claims)
@@ -74,6 +75,24 @@ def release(conn: sa.Connection, job: str, unit: str, node: str) -> None:
 
 def take_turn(conn: sa.Connection, job: str, node: str, now: datetime, every: float) -> bool:
     """Whether this node runs the sweep `job` now. The turn is a lease of a little less than
-    the interval, so the nodes' unaligned timers still run the sweep about once per interval
-    in all, and a node that died hands its turn on after one interval."""
-    return claim(conn, job, TURN, node, now, every * 0.8) if every > 0 else True
+    the interval, taken only once the last turn (anybody's, this node's too) has expired, so
+    the nodes' unaligned timers run the sweep about once per interval in all, and a node that
+    died hands its turn on after one interval."""
+    if every <= 0:
+        return True
+    until = now + timedelta(seconds=every * 0.8)
+    values = {"claimed_by": node, "claimed_at": now, "lease_until": until}
+    inserted = conn.execute(
+        store.insert(conn, job_claims)
+        .values(job=job, unit=TURN, **values)
+        .on_conflict_do_nothing(index_elements=[job_claims.c.job, job_claims.c.unit])
+        .returning(job_claims.c.job)  # (rowcount of an INSERT is not reliable on psycopg)
+    ).first()
+    if inserted is not None:
+        return True
+    taken = conn.execute(
+        sa.update(job_claims)
+        .where(job_claims.c.job == job, job_claims.c.unit == TURN, job_claims.c.lease_until <= now)
+        .values(**values)
+    )
+    return taken.rowcount == 1

@@ -28,8 +28,12 @@ async def _beat(services: Services) -> None:
             log.warning("node %s: heartbeat not written: %s", node.name, err)
 
 
-def install(app: web.Application, services: Services, metrics: CollectorRegistry) -> None:
-    """Call after the writer's cleanup context is added (this one writes through it)."""
+def install(
+    app: web.Application, services: Services, metrics: CollectorRegistry, *, run_jobs: bool = True
+) -> None:
+    """Call after the writer's cleanup context is added (this one writes through it). Without
+    `run_jobs` (an app without its scheduler, as in tests) the node registers but does not
+    heartbeat, so the store changes only when asked to."""
     api.add_routes(app)
     metrics.register(NodeCollector(services))
 
@@ -37,11 +41,12 @@ def install(app: web.Application, services: Services, metrics: CollectorRegistry
         node, down_after = services.node, services.cfg.nodes.down_after
         await services.write(lambda conn: registry.register(conn, node, services.now(), down_after))
         log.info("node %s (site %s) registered", node.name, node.site)
-        beating = asyncio.create_task(_beat(services), name="node-heartbeat")
+        beating = asyncio.create_task(_beat(services), name="node-heartbeat") if run_jobs else None
         yield
-        beating.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await beating
+        if beating is not None:
+            beating.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beating
         with contextlib.suppress(Exception):
             await services.write(lambda conn: registry.sign_off(conn, node, services.now()))
 
