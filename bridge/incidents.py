@@ -294,6 +294,9 @@ def retitle(
     return tk.record(conn, major, "retitled", at, MAJOR_ACTOR, data, now=now, events=events)
 
 
+_MAJOR_LOCKED = sa.select(tickets).where(tickets.c.id == sa.bindparam("major")).with_for_update()
+
+
 def recount(
     conn: sa.Connection,
     major_id: int,
@@ -302,8 +305,10 @@ def recount(
     now: datetime,
     events: list[dict[str, Any]] | None = None,
 ) -> None:
-    """A child joined, recovered or fired again: bring the major's count up to date."""
-    major = tk.load(conn, major_id)
+    """A child joined, recovered or fired again: bring the major's count up to date. The
+    major's row is read locked (PostgreSQL), so a node counting at the same time waits and
+    then counts from the other's result instead of failing its compare-and-set."""
+    major = dict(conn.execute(_MAJOR_LOCKED, {"major": major_id}).mappings().one())
     retitle(conn, major, firing_children(conn, major_id), at=at, now=now, events=events)
 
 
