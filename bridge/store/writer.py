@@ -33,6 +33,9 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 _STOP = object()
+#: deadlock_detected, serialization_failure: the transaction may simply be run again
+RETRYABLE = frozenset({"40P01", "40001"})
+RETRIES = 5
 
 
 class _LoopFuture:
@@ -85,6 +88,8 @@ class Writer:
         self.commits = 0
         self.failures = 0
         self.fallbacks = 0
+        #: batches run again after the database aborted them (deadlock between nodes)
+        self.retries = 0
         self._cause: Exception | None = None
         #: called (in the writer thread) with the cause each time a batch falls back
         self.on_fallback: Callable[[Exception], None] | None = None
@@ -132,7 +137,7 @@ class Writer:
             try:
                 if conn is None:
                     conn = self._engine.connect()
-                self._run_batch(conn, batch)
+                self._run_retrying(conn, batch)
             except Exception as err:  # connection lost: fail this batch, reconnect next time
                 log.error("store unavailable: %s", err)
                 self.failures += 1
@@ -153,6 +158,22 @@ class Writer:
                 break
         if conn is not None:
             conn.close()
+
+    def _run_retrying(self, conn: sa.Connection, batch: list[tuple[Callable, Any]]) -> None:
+        """Several nodes on one PostgreSQL: when the server breaks a deadlock between two
+        nodes' transactions by aborting this one (or refuses it as not serialisable), nothing
+        of it was committed and nobody was answered yet, so run the whole batch again instead
+        of failing every caller with 503."""
+        for attempt in range(1, RETRIES + 1):
+            try:
+                self._run_batch(conn, batch)
+                return
+            except OperationalError as err:
+                code = getattr(err.orig, "sqlstate", None)
+                if code not in RETRYABLE or attempt == RETRIES:
+                    raise
+                self.retries += 1
+                log.info("transaction aborted by the database (%s); running it again", code)
 
     def _run_batch(self, conn: sa.Connection, batch: list[tuple[Callable, Any]]) -> None:
         results: list[tuple[Any, bool, Any]] = []
