@@ -1,11 +1,12 @@
 """/metrics: slabridge_node_up{node,site} and slabridge_node_probe_targets{node,site}, read
-from the store at scrape time, so any node's /metrics shows every node."""
+from the store at scrape time, so any node's /metrics shows every node; and this node's
+slabridge_store_transaction_retries_total."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from bridge.nodes import registry
@@ -16,7 +17,7 @@ class NodeCollector(Collector):
     def __init__(self, services: Services) -> None:
         self._services = services
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         svc = self._services
         up = GaugeMetricFamily(
             "slabridge_node_up",
@@ -35,3 +36,9 @@ class NodeCollector(Collector):
             held.add_metric([r["name"], r["site"]], r["probe_targets"])
         yield up
         yield held
+        yield CounterMetricFamily(
+            "slabridge_store_transaction_retries",
+            "Write transactions of this node that PostgreSQL aborted (a deadlock with another "
+            "node) and that were run again",
+            value=svc.writer.retries,
+        )

@@ -38,6 +38,7 @@ def test_every_node_sees_the_others_and_a_killed_one_turns_down(cluster):
     for name in ("node1", "node2", "node3"):
         assert f'slabridge_node_up{{node="{name}",site="default"}} 1.0' in metrics
         assert f'slabridge_node_probe_targets{{node="{name}",site="default"}} 0.0' in metrics
+    assert "slabridge_store_transaction_retries_total 0.0" in metrics
 
     c.kill(2)  # node3
     killed_at = time.monotonic()
