@@ -83,14 +83,25 @@ class ChangeFeed:
         if self._last is None:
             self._last = conn.execute(sa.select(sa.func.max(ticket_events.c.id))).scalar() or 0
             return []
-        rows = conn.execute(
-            sa.select(ticket_events.c.id, ticket_events.c.ticket_id, ticket_events.c.kind,
-                      ticket_events.c.actor, ticket_events.c.at, tickets.c.status,
-                      tickets.c.assignee, tickets.c.customer_id)
-            .join(tickets, tickets.c.id == ticket_events.c.ticket_id)
-            .where(ticket_events.c.id > self._last - LOOKBACK)
-            .order_by(ticket_events.c.id)
-        ).mappings().all()
+        rows = (
+            conn.execute(
+                sa.select(
+                    ticket_events.c.id,
+                    ticket_events.c.ticket_id,
+                    ticket_events.c.kind,
+                    ticket_events.c.actor,
+                    ticket_events.c.at,
+                    tickets.c.status,
+                    tickets.c.assignee,
+                    tickets.c.customer_id,
+                )
+                .join(tickets, tickets.c.id == ticket_events.c.ticket_id)
+                .where(ticket_events.c.id > self._last - LOOKBACK)
+                .order_by(ticket_events.c.id)
+            )
+            .mappings()
+            .all()
+        )
         fresh = [dict(r) for r in rows if r["id"] not in self._seen_set]
         for r in fresh:
             if len(self._seen) == self._seen.maxlen:
@@ -130,10 +141,15 @@ class ChangeFeed:
                 log.warning("desk change feed: store read failed; retrying", exc_info=True)
                 fresh = []
             for r in fresh:
-                data = {"id": keys.format(r["ticket_id"]), "kind": r["kind"],
-                        "actor": r["actor"], "at": r["at"].isoformat(),
-                        "status": r["status"], "assignee": r["assignee"],
-                        "customer": r["customer_id"]}
+                data = {
+                    "id": keys.format(r["ticket_id"]),
+                    "kind": r["kind"],
+                    "actor": r["actor"],
+                    "at": r["at"].isoformat(),
+                    "status": r["status"],
+                    "assignee": r["assignee"],
+                    "customer": r["customer_id"],
+                }
                 message = {**data, "_sse": f"event: ticket\ndata: {json.dumps(data)}\n\n".encode()}
                 for queue in list(self._subscribers):
                     try:
@@ -146,13 +162,15 @@ class ChangeFeed:
             await self._pause()
 
 
-async def stream(request: web.Request, feed: ChangeFeed,
-                 visible: Any = None) -> web.StreamResponse:
+async def stream(request: web.Request, feed: ChangeFeed, visible: Any = None) -> web.StreamResponse:
     """`text/event-stream` of ticket changes; `visible(message)` filters what this user sees."""
-    resp = web.StreamResponse(headers={
-        "Content-Type": "text/event-stream", "Cache-Control": "no-store",
-        "X-Accel-Buffering": "no",
-    })
+    resp = web.StreamResponse(
+        headers={
+            "Content-Type": "text/event-stream",
+            "Cache-Control": "no-store",
+            "X-Accel-Buffering": "no",
+        }
+    )
     await resp.prepare(request)
     queue = feed.subscribe()
     try:
