@@ -101,3 +101,36 @@ def test_auto_close_sla_warnings_and_kept_reports_happen_once_with_three_nodes(c
     assert {n for _c, _m, n in kept} == {1}, kept
     assert sorted(u for u, _by in claims) == sorted(f"{c_}:{m}" for c_, m, _n in kept)
     assert {by for _u, by in claims} <= {"node1", "node2", "node3"}
+
+
+TURN = sa.text("SELECT claimed_by FROM job_claims WHERE job = 'auto-close' AND unit = 'turn'")
+
+
+def test_when_the_node_doing_a_sweep_is_killed_another_takes_it_over(cluster, db):
+    c = cluster(3, edit=_quick)
+    deadline = time.monotonic() + 30
+    holder = None
+    while holder is None:
+        assert time.monotonic() < deadline, c.logs()
+        time.sleep(0.2)
+        with db.connect() as conn:
+            holder = conn.execute(TURN).scalar()
+    k = int(holder.removeprefix("node")) - 1
+    c.kill(k)
+    alive = next(n for i, n in enumerate(c.nodes) if i != k)
+    keys = []
+    for n in range(3):
+        fields = {"customer": "acme", "title": f"after {n}", "priority": "P4", "origin": "phone"}
+        key = post(alive.url + "/api/v1/tickets", ENGINEER, fields)["id"]
+        post(f"{alive.url}/api/v1/tickets/{key}/assign", ENGINEER, {"assignee": "alice"})
+        post(f"{alive.url}/api/v1/tickets/{key}/transition", ENGINEER, {"to": "resolved"})
+        keys.append(key)
+    deadline = time.monotonic() + 60
+    while len(_counts(db).get("status_changed:closed", {})) < len(keys):
+        assert time.monotonic() < deadline, c.logs()
+        time.sleep(0.5)
+    time.sleep(2)
+    closed = _counts(db)["status_changed:closed"]
+    assert len(closed) == len(keys) and set(closed.values()) == {1}
+    with db.connect() as conn:
+        assert conn.execute(TURN).scalar() != holder
