@@ -155,9 +155,10 @@ async def run_monthly_reports(services: Services, policies: sla_live.Policies) -
                     services.engines.read, cfg, [c], m, now, policies
                 )[0]
             )
-        except Exception:
+        except Exception:  # this month only: give it back (another node may try), go on
+            log.exception("monthly report of %s for %s could not be built", customer_id, month)
             await services.write(lambda conn, u=unit: claims.release(conn, REPORT_JOB, u, node))
-            raise
+            continue
 
         def keep(
             conn: sa.Connection, c: str = customer_id, m: str = month, r: dict = report
