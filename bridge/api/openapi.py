@@ -76,7 +76,13 @@ PATHS: dict[str, dict[str, dict]] = {
     "/api/v1/tickets/{id}/transition": {
         "post": _ticket_op("Move through the lifecycle", t.Transition)
     },
-    "/api/v1/tickets/{id}/comments": {"post": _ticket_op("Add an engineer's comment", t.Comment)},
+    "/api/v1/tickets/{id}/comments": {
+        "post": _ticket_op(
+            "Add a comment: an engineer's is internal unless `visibility` is `customer`; a customer's "
+            "is always to the customer (on a resolved ticket it reopens it)",
+            t.Comment,
+        )
+    },
     "/api/v1/tickets/{id}/escalate": {
         "post": _ticket_op("Escalate to a higher support line", t.Escalate)
     },
