@@ -173,7 +173,25 @@ device_states = sa.Table(
     sa.Column("started_at", UTCDateTime, nullable=False),
     sa.Column("ended_at", UTCDateTime),
     sa.Column("detail", sa.JSON, nullable=False),
+    # the site whose nodes observed this interval; the device's state is the quorum decision
+    sa.Column("site", sa.String(64), nullable=False, server_default="default"),
     sa.Index("ix_device_states_device", "device_id", "check", "started_at"),
+    sa.Index("ix_device_states_site", "device_id", "check", "site", "started_at"),
+)
+
+#: one row per probe target (device, check, site): the node of that site probing it until
+#: lease_until; a node renews its rows and claims unowned or expired ones (bridge.probing.leases)
+probe_leases = sa.Table(
+    "probe_leases",
+    metadata,
+    sa.Column("device_id", sa.String(64), primary_key=True),
+    sa.Column("check", sa.String(32), primary_key=True),
+    sa.Column("site", sa.String(64), primary_key=True),
+    sa.Column("node", sa.String(128)),
+    sa.Column("lease_until", UTCDateTime),
+    sa.Column("renewed_at", UTCDateTime),
+    sa.Index("ix_probe_leases_site", "site", "lease_until"),
+    sa.Index("ix_probe_leases_node", "node"),
 )
 
 maintenance = sa.Table(
