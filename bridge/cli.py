@@ -129,6 +129,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except single.Taken as err:
         print(err, file=sys.stderr)
         return EXIT_BAD_CONFIG
+    except OSError as err:  # e.g. a data directory this user may not write
+        print(f"slabridge: cannot open the store: {err}", file=sys.stderr)
+        return 1
     engines = _open_store(args)
     app = build_app(cfg, engines, run_probes=not args.no_probes, node=_node(args))
     _tune_interpreter()
