@@ -10,30 +10,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+# The status, priority and line vocabulary is the event log's (sla.events, pure); it is
+# re-exported here so bridge code keeps one place to import the lifecycle from.
+from sla.events import Line, Priority, Status
 
-class Status(StrEnum):
-    NEW = "new"
-    IN_PROGRESS = "in_progress"
-    WAITING = "waiting"
-    RESOLVED = "resolved"
-    CLOSED = "closed"
-
-
-class Priority(StrEnum):
-    P1 = "P1"
-    P2 = "P2"
-    P3 = "P3"
-    P4 = "P4"
-
-
-class Line(StrEnum):
-    L1 = "L1"
-    L2 = "L2"
-    L3 = "L3"
-
-    @property
-    def level(self) -> int:
-        return int(self.value[1])
+__all__ = [
+    "RULES",
+    "CloseReason",
+    "Line",
+    "Origin",
+    "Priority",
+    "Status",
+    "Transition",
+    "TransitionRefused",
+    "allowed_targets",
+    "can_escalate",
+    "is_open",
+    "plan_transition",
+]
 
 
 class Origin(StrEnum):

@@ -28,6 +28,8 @@ from bridge.lifecycle import (
 )
 from bridge.notices.decide import record_notices
 from bridge.store.schema import ticket_events, tickets
+from sla.events import EventInvalid as EventInvalid  # re-exported: what a bad event raises
+from sla.events import validate
 
 
 class NotFound(Exception):
@@ -81,7 +83,13 @@ def _event(conn: sa.Connection, events: list | None, values: dict[str, Any]) -> 
 
 def insert_events(conn: sa.Connection, events: list[dict[str, Any]]) -> None:
     """Write events held back by `record`/`create` (one executemany), and in the same
-    transaction the customer notices they cause."""
+    transaction the customer notices they cause.
+
+    Every event is validated first (sla.events.validate): an unknown kind or status, an empty
+    assignee, ... raises EventInvalid and nothing of the batch is written; the caller's
+    transaction then rolls back the projection change that came with it."""
+    for ev in events:
+        validate(ev["kind"], ev["data"])
     if events:
         conn.execute(_INSERT_EVENT, events if len(events) > 1 else events[0])
         record_notices(conn, events)
@@ -111,6 +119,7 @@ def record(
     before its transaction ends) together with others: ingest writes a group's events at once.
     """
     data = _jsonable(data)
+    validate(kind, data)  # refused before the projection moves; insert_events checks again
     new = projection.apply(row, kind, at, data)
     params = {k: v for k, v in new.items() if k != "id"}
     params["b_id"] = row["id"]

@@ -29,6 +29,16 @@ from sla.clocks import (
     TicketClocks,
     ticket_clocks,
 )
+from sla.events import (
+    EventInvalid,
+    EventKind,
+    Line,
+    Priority,
+    Status,
+    TicketEvent,
+    parse,
+)
+from sla.fold import TicketFacts, fold, step
 from sla.period import Month, Period
 
 __all__ = [
@@ -42,20 +52,30 @@ __all__ = [
     "Clock",
     "ClockEvent",
     "ClockInterval",
+    "EventInvalid",
+    "EventKind",
     "EventRef",
+    "Line",
     "MaintenanceWindow",
     "Month",
     "Outage",
     "Period",
+    "Priority",
     "PriorityTargets",
     "SlaPolicy",
     "StateInterval",
+    "Status",
+    "TicketEvent",
     "TicketClocks",
+    "TicketFacts",
     "Timeline",
     "Window",
     "device_availability",
+    "fold",
+    "parse",
     "parse_hours",
     "service_availability",
     "state_seconds",
+    "step",
     "ticket_clocks",
 ]

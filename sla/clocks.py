@@ -32,6 +32,8 @@ from datetime import datetime
 from typing import Literal
 
 from sla.calendar import Calendar
+from sla.events import CLOCK_KINDS, STOP_STATUSES, Status
+from sla.fold import fold
 from sla.instants import from_epoch, require_aware, to_epoch
 
 __all__ = [
@@ -47,10 +49,6 @@ __all__ = [
     "ticket_clocks",
 ]
 
-#: Event kinds that move a clock; every other kind is ignored.
-CLOCK_KINDS = frozenset({"created", "assigned", "status_changed", "priority_changed"})
-#: Statuses in which the resolution clock is stopped (not paused).
-STOP_STATUSES = frozenset({"resolved", "closed"})
 
 ClockState = Literal["running", "paused", "met", "breached"]
 IntervalKind = Literal["counted", "paused", "stopped"]
@@ -100,7 +98,7 @@ class SlaPolicy:
     """Targets per priority and the statuses that pause the resolution clock."""
 
     targets: Mapping[str, PriorityTargets]
-    pause_statuses: frozenset[str] = frozenset({"waiting"})
+    pause_statuses: frozenset[str] = frozenset({Status.WAITING.value})
 
     def for_priority(self, priority: str) -> PriorityTargets:
         """Targets of ``priority``; raises ValueError naming it when the policy lacks it."""
@@ -162,47 +160,32 @@ class _Stretch:
 def _replay(
     events: Iterable[ClockEvent], policy: SlaPolicy, now_epoch: int, now: datetime
 ) -> tuple[list[_Stretch], str, str]:
-    relevant = sorted(
-        (e for e in events if e.kind in CLOCK_KINDS and e.at <= now), key=lambda e: (e.at, e.seq)
-    )
-    if not relevant or relevant[0].kind != "created":
+    facts = fold(events, until=now, pause_statuses=policy.pause_statuses)
+    if facts is None:
         raise ValueError("a ticket's log must start with a 'created' event at or before now")
-    priority = status = ""
-    reacted = False
+    moments = facts.moments
     stretches: list[_Stretch] = []
-    for i, event in enumerate(relevant):
-        data = event.data
-        if event.kind == "created":
-            priority = str(data["priority"])
-            status = str(data.get("status") or "new")
-            reacted = reacted or bool(data.get("assignee"))
-        elif event.kind == "assigned":
-            reacted = reacted or bool(data.get("assignee"))
-        elif event.kind == "status_changed":
-            status = str(data["to"])
-        else:  # priority_changed
-            priority = str(data["to"])
-        reacted = reacted or status in STOP_STATUSES
-        policy.for_priority(priority)
-        nxt = relevant[i + 1] if i + 1 < len(relevant) else None
-        if status in STOP_STATUSES:
+    for i, m in enumerate(moments):
+        policy.for_priority(m.priority)
+        nxt = moments[i + 1] if i + 1 < len(moments) else None
+        if m.status in STOP_STATUSES:
             resolution: IntervalKind = "stopped"
-        elif status in policy.pause_statuses:
+        elif m.status in policy.pause_statuses:
             resolution = "paused"
         else:
             resolution = "counted"
         stretches.append(
             _Stretch(
-                start=to_epoch(event.at),
+                start=to_epoch(m.at),
                 end=to_epoch(nxt.at) if nxt else now_epoch,
-                priority=priority,
-                reaction="stopped" if reacted else "counted",
+                priority=m.priority,
+                reaction="stopped" if m.reacted else "counted",
                 resolution=resolution,
-                started_by=EventRef(event.kind, event.seq, event.at),
+                started_by=EventRef(m.kind, m.seq, m.at),
                 ended_by=EventRef(nxt.kind, nxt.seq, nxt.at) if nxt else None,
             )
         )
-    return stretches, priority, status
+    return stretches, facts.priority, facts.status
 
 
 def _clock(

@@ -35,7 +35,8 @@ import pandas as pd
 
 from sla.availability import DEVICE_STATES, AvailabilityPolicy, MaintenanceWindow, StateInterval
 from sla.calendar import Calendar, Timeline
-from sla.clocks import CLOCK_KINDS, STOP_STATUSES, ClockEvent, SlaPolicy
+from sla.clocks import ClockEvent, SlaPolicy
+from sla.events import CLOCK_KINDS, STOP_STATUSES, EventKind, Status
 from sla.instants import to_epoch
 from sla.period import Period
 
@@ -259,8 +260,8 @@ def _add_business(cal: Calendar, starts: np.ndarray, seconds: np.ndarray) -> np.
 
 
 _CREATED, _ASSIGNED, _STATUS, _PRIORITY = 1, 2, 3, 4
-_KIND_CODE = {"created": _CREATED, "assigned": _ASSIGNED, "status_changed": _STATUS,
-              "priority_changed": _PRIORITY}
+_KIND_CODE = {EventKind.CREATED.value: _CREATED, EventKind.ASSIGNED.value: _ASSIGNED,
+              EventKind.STATUS_CHANGED.value: _STATUS, EventKind.PRIORITY_CHANGED.value: _PRIORITY}
 assert set(_KIND_CODE) == set(CLOCK_KINDS)
 _STATES = np.array(["breached", "met", "paused", "running"], dtype=object)
 _NO_DEADLINE = np.iinfo(np.int64).min
@@ -331,7 +332,7 @@ def ticket_clocks_frame(events: pd.DataFrame, policy: SlaPolicy, now: datetime) 
     set_stat = is_created | (kind == _STATUS)
     scode, snames = _codes_at(events["status"], pos[set_stat])
     new_code = len(snames)
-    snames = np.append(snames, ["new", None])
+    snames = np.append(snames, [Status.NEW.value, None])
     if (scode < 0).any():
         # A created ticket without a status is "new"; a status change without one is null.
         scode = np.where(scode < 0, np.where(is_created[set_stat], new_code, new_code + 1), scode)

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 from bridge.config.loader import render_path
 from bridge.lifecycle import TransitionRefused
 from bridge.store import StoreError
-from bridge.tickets import Conflict, Invalid, NotFound
+from bridge.tickets import Conflict, EventInvalid, Invalid, NotFound
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
@@ -149,6 +149,12 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         )
     except Invalid as err:
         return error_response(409, str(err))
+    except EventInvalid as err:
+        # an event the log refuses (unknown status, empty assignee, ...): nothing was stored
+        path = err.field or ""
+        return error_response(
+            400, "invalid request", problems=[{"path": path, "message": str(err)}]
+        )
     except Conflict as err:
         return error_response(409, f"{err}; read the ticket again and retry")
     except StoreError as err:
