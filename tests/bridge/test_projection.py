@@ -9,11 +9,15 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bridge import projection
 from bridge import tickets as tk
 from bridge.lifecycle import CloseReason, Line, Origin, Priority, Status
 from bridge.store.schema import ticket_events, tickets
+from sla.events import validate
+from sla.fold import fold as sla_fold
 from tests.conftest import START, take_snapshot
 
 
@@ -224,3 +228,85 @@ def test_events_are_unique_per_ticket_and_seq(steps, engines, stale) -> None:
                 data={"text": "x"},
             )
         )
+
+
+# One transition: the fold of the SLA engine and the projection agree ----------------------
+
+_STATUSES = [s.value for s in Status]
+_PRIORITIES = [p.value for p in Priority]
+
+
+@st.composite
+def valid_logs(draw: st.DrawFn) -> list[dict[str, Any]]:
+    """A ticket's log of valid events (each passes the write-time validation), in time order."""
+    at = START
+    status, priority, line = "new", draw(st.sampled_from(_PRIORITIES)), "L1"
+    created = {
+        "customer_id": "acme",
+        "title": "edge router down",
+        "priority": priority,
+        "line": line,
+        "origin": draw(st.sampled_from([o.value for o in Origin])),
+        "kind": "incident",
+        "status": status,
+        "parent_id": None,
+        "related_id": None,
+    }
+    log = [{"at": at, "seq": 1, "kind": "created", "data": created}]
+    for seq in range(2, draw(st.integers(1, 25)) + 2):
+        at += timedelta(minutes=draw(st.integers(0, 90)))
+        kind = draw(
+            st.sampled_from(
+                ["assigned", "status_changed", "status_changed", "priority_changed", "commented",
+                 "escalated", "linked", "sla_warning", "retitled"]
+            )
+        )  # fmt: skip
+        if kind == "assigned":
+            data: dict[str, Any] = {
+                "assignee": draw(st.sampled_from(["alice", "bob"])),
+                "from": None,
+            }
+        elif kind == "status_changed":
+            new = draw(st.sampled_from(_STATUSES))
+            data = {"from": status, "to": new}
+            if new == "resolved":
+                data["close_deadline"] = (at + timedelta(hours=24)).isoformat()
+            status = new
+        elif kind == "priority_changed":
+            new = draw(st.sampled_from(_PRIORITIES))
+            data, priority = {"from": priority, "to": new}, new
+        elif kind == "escalated":
+            data = {"from": line, "to": draw(st.sampled_from(["L2", "L3"]))}
+            line = data["to"]
+        elif kind == "linked":
+            data = {"parent_id": draw(st.none() | st.integers(1, 9))}
+        elif kind == "sla_warning":
+            data = {"clock": "reaction", "elapsed_seconds": 60, "target_seconds": 90}
+        elif kind == "retitled":
+            data = {"from": None, "to": draw(st.sampled_from(["one", "two"]))}
+        else:
+            data = {"text": draw(st.text(max_size=5))}
+        log.append({"at": at, "seq": seq, "kind": kind, "data": data})
+    return log
+
+
+@settings(max_examples=200, deadline=None)
+@given(valid_logs())
+def test_the_fold_and_the_projection_agree_after_every_event(log: list[dict[str, Any]]) -> None:
+    for ev in log:
+        validate(ev["kind"], ev["data"])  # the generator writes only what the store accepts
+    facts = sla_fold(log, kinds=None)
+    assert facts is not None
+    assert len(facts.moments) == len(log)
+    row: dict | None = None
+    for ev, moment in zip(log, facts.moments, strict=True):
+        row = projection.apply(row, ev["kind"], ev["at"], ev["data"])
+        assert (moment.status, moment.assignee, moment.priority) == (
+            row["status"],
+            row["assignee"],
+            row["priority"],
+        )
+        if ev["kind"] == "status_changed":
+            assert row["status"] == ev["data"]["to"]
+    assert facts.state == row == projection.rebuild(log)
+    assert facts.assigned_at == row["assigned_at"]
