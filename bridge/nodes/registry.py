@@ -73,7 +73,8 @@ def sign_off(conn: sa.Connection, node: Node, now: datetime) -> None:
     conn.execute(sa.update(nodes).where(nodes.c.name == node.name).values(stopped_at=now))
 
 
-#: the probe leases table (bridge.probing's leases): its node column and its expiry column
+#: the probe leases table (bridge.probing.leases, migration 0008): its node column and its
+#: expiry column; looked up by name, so this module does not depend on the probing package
 LEASES = ("probe_leases", "node", "lease_until")
 
 
@@ -111,7 +112,8 @@ def listing(conn: sa.Connection, now: datetime, down_after: float) -> list[dict[
                 "heartbeat_at": r["heartbeat_at"],
                 "stopped_at": r["stopped_at"],
                 "up": up,
-                "probe_targets": targets.get(r["name"], 0) if up else 0,
+                # a killed node still holds its leases until they expire (then others take them)
+                "probe_targets": targets.get(r["name"], 0),
             }
         )
     return out

@@ -83,3 +83,31 @@ def test_a_name_in_use_elsewhere_is_refused_and_a_restart_is_not(engines):
     with engines.read.connect() as conn:
         (row,) = registry.listing(conn, START + timedelta(seconds=60), 20)
     assert (row["port"], row["pid"], row["up"]) == (8081, 200, True)
+
+
+def test_a_node_holds_the_probe_targets_of_its_unexpired_leases(engines):
+    from bridge.store.schema import probe_leases
+
+    one = Node(name="waw-1", site="waw", address="127.0.0.1", port=8080)
+    two = Node(name="waw-2", site="waw", address="127.0.0.2", port=8080)
+    later = START + timedelta(seconds=30)
+    rows = [
+        ("acme-edge", "icmp", "waw-1", later),
+        ("acme-db", "icmp", "waw-1", later),
+        ("acme-web", "icmp", "waw-1", START - timedelta(seconds=1)),  # expired: up for grabs
+        ("brno-core", "snmp", "waw-2", later),
+        ("brno-core", "icmp", None, None),  # nobody's yet
+    ]
+    with engines.write.begin() as conn:
+        registry.register(conn, one, START, 20)
+        registry.register(conn, two, START, 20)
+        conn.execute(
+            probe_leases.insert(),
+            [
+                {"device_id": d, "check": c, "site": "waw", "node": n, "lease_until": u}
+                for d, c, n, u in rows
+            ],
+        )
+    with engines.read.connect() as conn:
+        listed = {n["name"]: n["probe_targets"] for n in registry.listing(conn, START, 20)}
+    assert listed == {"waw-1": 2, "waw-2": 1}
