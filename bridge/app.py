@@ -40,7 +40,7 @@ from bridge.metrics import add_routes as metrics_routes
 from bridge.nodes import wiring as nodes_wiring
 from bridge.nodes.identity import Node
 from bridge.notices import wiring as notices_wiring
-from bridge.prober import Prober
+from bridge.probing.service import Prober
 from bridge.routing import Router
 from bridge.service import Services
 from bridge.store import Engines, Writer, create_engines, migrate
@@ -178,7 +178,7 @@ def build_app(
     async def trap_intake(source: Any, batch: Any) -> Any:
         return await app[INTAKE].take(source, batch, clock.now())
 
-    app[TRAPS] = TrapReceivers(cfg, trap_intake)
+    app[TRAPS] = TrapReceivers(cfg, trap_intake, clock)
     app[METRICS].registry.register(TrapCollector(app[TRAPS]))
     app.cleanup_ctx.append(app[TRAPS].ctx)
 

@@ -258,8 +258,13 @@ def parse(payload: object, mapping: TrapMapping = DEFAULT_MAPPING) -> list[Alert
         extra = {"if_index": index, "interface": readable}
         return [
             _alert(
-                trap, device, f"link:{device}:{index or '?'}", status,
-                f"Link {word}: {readable} on {device}", "major", extra,
+                trap,
+                device,
+                f"link:{device}:{index or '?'}",
+                status,
+                f"Link {word}: {readable} on {device}",
+                "major",
+                extra,
             )
         ]
     if oid in (COLD_START, WARM_START):

@@ -88,14 +88,43 @@ class Traps:
 
     def v1(self, generic: int, agent: str, *varbinds: str) -> list[str]:
         return [
-            self.snmptrap, "-v", "1", "-c", COMMUNITY, self.target,
-            "1.3.6.1.4.1.8072.3.2.10", agent, str(generic), "0", "", *varbinds,
+            self.snmptrap,
+            "-v",
+            "1",
+            "-c",
+            COMMUNITY,
+            self.target,
+            "1.3.6.1.4.1.8072.3.2.10",
+            agent,
+            str(generic),
+            "0",
+            "",
+            *varbinds,
         ]
 
     def v3(self, oid: str, *varbinds: str, auth: str = V3["auth"], priv: str = V3["priv"]) -> list:
         return [
-            self.snmptrap, "-v", "3", "-e", ENGINE, "-u", V3["name"], "-l", "authPriv",
-            "-a", "SHA", "-A", auth, "-x", "AES", "-X", priv, self.target, "", oid, *varbinds,
+            self.snmptrap,
+            "-v",
+            "3",
+            "-e",
+            ENGINE,
+            "-u",
+            V3["name"],
+            "-l",
+            "authPriv",
+            "-a",
+            "SHA",
+            "-A",
+            auth,
+            "-x",
+            "AES",
+            "-X",
+            priv,
+            self.target,
+            "",
+            oid,
+            *varbinds,
         ]
 
 

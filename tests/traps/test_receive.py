@@ -65,8 +65,12 @@ async def test_link_down_opens_a_ticket_for_the_interface_and_link_up_resolves_i
 
 async def test_each_interface_has_its_own_ticket_and_a_storm_counts_on_one(traps: Traps) -> None:
     for index in (1, 2, 1, 1, 1):
-        assert await traps.run(*with_clientaddr(traps.v2c(LINK_DOWN, f"{IF_INDEX}.{index}",
-                                                          "i", str(index)))) == 0
+        assert (
+            await traps.run(
+                *with_clientaddr(traps.v2c(LINK_DOWN, f"{IF_INDEX}.{index}", "i", str(index)))
+            )
+            == 0
+        )
     tickets = await tickets_for(traps, "brno-core")
     assert sorted(t["title"] for t in tickets) == [
         f"Link down: ifIndex 1 on {SWITCH}",
@@ -79,12 +83,44 @@ async def test_each_interface_has_its_own_ticket_and_a_storm_counts_on_one(traps
 
 async def test_an_inform_is_acknowledged_and_stored(traps: Traps) -> None:
     base = [traps.snmpinform, SENT_FROM_SWITCH, "-t", "5", "-r", "0"]
-    v2c = [*base, "-v", "2c", "-c", COMMUNITY, traps.target, "", LINK_DOWN, f"{IF_INDEX}.4",
-           "i", "4"]
+    v2c = [
+        *base,
+        "-v",
+        "2c",
+        "-c",
+        COMMUNITY,
+        traps.target,
+        "",
+        LINK_DOWN,
+        f"{IF_INDEX}.4",
+        "i",
+        "4",
+    ]
     assert await traps.run(*v2c) == 0
     # v3 informs: the sender first discovers the app's engine (one report), then informs
-    v3 = [*base, "-v", "3", "-u", V3["name"], "-l", "authPriv", "-a", "SHA", "-A", V3["auth"],
-          "-x", "AES", "-X", V3["priv"], traps.target, "", LINK_DOWN, f"{IF_INDEX}.5", "i", "5"]
+    v3 = [
+        *base,
+        "-v",
+        "3",
+        "-u",
+        V3["name"],
+        "-l",
+        "authPriv",
+        "-a",
+        "SHA",
+        "-A",
+        V3["auth"],
+        "-x",
+        "AES",
+        "-X",
+        V3["priv"],
+        traps.target,
+        "",
+        LINK_DOWN,
+        f"{IF_INDEX}.5",
+        "i",
+        "5",
+    ]
     assert await traps.run(*v3, expect_datagrams=2) == 0
     titles = sorted(t["title"] for t in await tickets_for(traps, "brno-core"))
     assert titles == [f"Link down: ifIndex 4 on {SWITCH}", f"Link down: ifIndex 5 on {SWITCH}"]
