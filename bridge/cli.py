@@ -114,6 +114,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from bridge.app import build_app
     from bridge.nodes import registry, single
     from bridge.store import database_url
+    from bridge.traps import receiver as trap_receiver
 
     cfg = _load(args.config)
     try:
@@ -121,6 +122,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except OSError as err:
         reason = err.strerror or str(err)
         print(f"slabridge: cannot listen on {args.host}:{args.port}: {reason}", file=sys.stderr)
+        return 1
+    try:  # trap sources too, before the store: one line, not a traceback from the startup
+        trap_receiver.check_listen(cfg.sources)
+    except trap_receiver.TrapListenError as err:
+        for sock in sockets:
+            sock.close()
+        print(f"slabridge: {err}", file=sys.stderr)
         return 1
     _raise_open_file_limit()
     try:
@@ -148,6 +156,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except registry.NameTaken as err:
         print(f"slabridge: {err}", file=sys.stderr)
         return EXIT_BAD_CONFIG
+    except trap_receiver.TrapListenError as err:  # taken between the check and the start
+        print(f"slabridge: {err}", file=sys.stderr)
+        return 1
     finally:
         engines.dispose()
     return 0

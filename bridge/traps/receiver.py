@@ -104,6 +104,30 @@ def split_listen(listen: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+def bind(source: SourceConfig) -> socket.socket:
+    """The source's UDP socket, bound; TrapListenError (one line, for the operator) if not."""
+    host, port = split_listen(source.listen)
+    v6 = ipaddress.ip_address(host).version == 6
+    sock = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        sock.bind((host, port))
+    except OSError as err:
+        sock.close()
+        reason = err.strerror or str(err)
+        raise TrapListenError(
+            f"snmptrap source '{source.name}' cannot listen on {source.listen}: {reason}"
+        ) from err
+    return sock
+
+
+def check_listen(sources: list[SourceConfig]) -> None:
+    """Bind and release every source's address: `serve` calls this before it opens the store,
+    so a busy trap port fails the start with one line, like a busy HTTP port."""
+    for source in sources:
+        if source.type == "snmptrap":
+            bind(source).close()
+
+
 def plain(value: Any) -> int | str | None:
     """A varbind value as JSON: numbers as int, addresses and OIDs dotted, text as text."""
     if value.tagSet == rfc1902.IpAddress.tagSet:  # v1's rfc1155 type has the same tag
@@ -187,18 +211,8 @@ class TrapReceiver:
     async def start(self) -> None:
         """Bind (TrapListenError if the address is taken or needs privilege), then receive."""
         loop = asyncio.get_running_loop()
-        host, port = split_listen(self.source.listen)
-        v6 = ipaddress.ip_address(host).version == 6
-        sock = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            sock.bind((host, port))
-        except OSError as err:
-            sock.close()
-            reason = err.strerror or str(err)
-            raise TrapListenError(
-                f"snmptrap source '{self.source.name}' cannot listen on "
-                f"{self.source.listen}: {reason}"
-            ) from err
+        sock = bind(self.source)
+        v6 = sock.family == socket.AF_INET6
         sock.setblocking(False)
         self.address = sock.getsockname()[:2]
         eng = await loop.run_in_executor(None, build_engine, self.source)
