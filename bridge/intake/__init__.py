@@ -3,8 +3,10 @@
 Where each decision lives (README, "Architecture"):
 
 - routing an alert to a customer and device: `bridge.routing.Router` (pure);
-- repeat or news, per alert: `engine._is_repeat` on prefetched rows, `engine._one` otherwise;
-- what a firing/resolved/acknowledged alert does to its ticket: `engine._one`;
+- repeat or news, per alert: `plan.is_repeat`; what a firing/resolved/acknowledged alert does
+  to its key and ticket: `plan.plan_alert` (pure, over `snapshot.Facts`), as an `actions.Action`;
+- writing an action: `apply.apply`; the batched path's repeats and new tickets: `engine` and
+  `new_tickets`;
 - correlation (major incidents, one device outage = one ticket): `bridge.incidents`, which the
   batched opening of new tickets (`new_tickets`) mirrors and the property test holds equal;
 - the rows it writes: `rows` (hot row, wide row, held-back multi-row writes);

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from bridge import incidents
 from bridge import tickets as tk
-from bridge.alert import Alert, AlertStatus
+from bridge.alert import Alert
 from bridge.config import SourceConfig
 from bridge.intake.result import MONITORING, Context
 from bridge.lifecycle import Origin, Priority
@@ -29,17 +29,11 @@ def _description(alert: Alert) -> str:
     return "\n".join(parts)
 
 
-def firing(status: str | None) -> bool:
-    return status in (AlertStatus.FIRING.value, AlertStatus.ACKNOWLEDGED.value)
-
-
 def actor(source: SourceConfig) -> str:
     return MONITORING if not source.type.startswith("probe") else source.type
 
 
-def ticket_fields(
-    ctx: Context, source: SourceConfig, alert: Alert, route: Route
-) -> dict[str, Any]:
+def ticket_fields(ctx: Context, source: SourceConfig, alert: Alert, route: Route) -> dict[str, Any]:
     """The new ticket's fields taken from the alert (`tickets.create` keyword arguments)."""
     assert route.customer_id is not None
     priority: Priority = ctx.router.priority(route.customer_id, alert.severity)
@@ -102,6 +96,4 @@ def attach(
         "status": alert.status.value,
         "note": note,
     }
-    return tk.record(
-        conn, row, "alert_attached", at, actor(source), data, now=now, events=events
-    )
+    return tk.record(conn, row, "alert_attached", at, actor(source), data, now=now, events=events)

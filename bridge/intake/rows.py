@@ -118,7 +118,7 @@ def insert_tickets(conn: sa.Connection, rows: list[dict[str, Any]]) -> dict[tupl
 
 
 class Writes:
-    """Writes held back until the end of the group (or until `_one` must see them)."""
+    """Writes held back until the end of the group (or until `snapshot.gather` must see them)."""
 
     __slots__ = ("events", "new_hots", "repeats", "wide")
 
