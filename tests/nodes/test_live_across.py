@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from datetime import UTC, datetime
 
 import aiohttp
@@ -21,6 +22,11 @@ LISTENERS = sa.text(
     "SELECT count(*) FROM pg_stat_activity "
     "WHERE datname = current_database() AND query = 'LISTEN slabridge_ticket_events'"
 )
+
+
+def _listening(db: sa.Engine) -> int:
+    with db.connect() as conn:
+        return conn.execute(LISTENERS).scalar_one()
 
 
 async def _next_ticket_event(resp: aiohttp.ClientResponse) -> dict:
@@ -48,8 +54,12 @@ async def test_a_desk_on_one_node_sees_a_change_made_through_another(cluster, db
             assert stream.status == 200
             assert (await stream.content.readline()).startswith(b"retry:")
             assert await stream.content.readline() == b"event: hello\n"
-            with db.connect() as conn:  # node 1 listens for other nodes' changes
-                assert conn.execute(LISTENERS).scalar() == 1
+            # node 1 listens for other nodes' changes (its listening connection comes up
+            # alongside the stream; changes before that are read by polling)
+            deadline = time.monotonic() + 15
+            while _listening(db) != 1:
+                assert time.monotonic() < deadline, "node 1 never listened"
+                await asyncio.sleep(0.1)
             body = {"customer": "acme", "title": "Made through node 2", "origin": "phone"}
             async with api.post(other + "/api/v1/tickets", json=body, headers=ENGINEER) as r:
                 assert r.status == 201, await r.text()
