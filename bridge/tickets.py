@@ -44,6 +44,19 @@ class Invalid(Exception):
     """A command that is well-formed but makes no sense for this ticket."""
 
 
+class InvalidEvent(Invalid, EventInvalid):
+    """An event the log refuses (unknown status, empty assignee, ...): an Invalid command to
+    every caller that handles those (pages, API), and sla.events.EventInvalid naming the kind
+    and field."""
+
+
+def _validate(kind: str, data: Mapping[str, Any]) -> None:
+    try:
+        validate(kind, data)
+    except EventInvalid as err:
+        raise InvalidEvent(err.kind, err.field, err.problem) from None
+
+
 @dataclass(frozen=True, slots=True)
 class TicketKey:
     prefix: str
@@ -86,10 +99,10 @@ def insert_events(conn: sa.Connection, events: list[dict[str, Any]]) -> None:
     transaction the customer notices they cause.
 
     Every event is validated first (sla.events.validate): an unknown kind or status, an empty
-    assignee, ... raises EventInvalid and nothing of the batch is written; the caller's
+    assignee, ... raises InvalidEvent and nothing of the batch is written; the caller's
     transaction then rolls back the projection change that came with it."""
     for ev in events:
-        validate(ev["kind"], ev["data"])
+        _validate(ev["kind"], ev["data"])
     if events:
         conn.execute(_INSERT_EVENT, events if len(events) > 1 else events[0])
         record_notices(conn, events)
@@ -119,7 +132,7 @@ def record(
     before its transaction ends) together with others: ingest writes a group's events at once.
     """
     data = _jsonable(data)
-    validate(kind, data)  # refused before the projection moves; insert_events checks again
+    _validate(kind, data)  # refused before the projection moves; insert_events checks again
     new = projection.apply(row, kind, at, data)
     params = {k: v for k, v in new.items() if k != "id"}
     params["b_id"] = row["id"]

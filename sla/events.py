@@ -189,6 +189,15 @@ class TicketEvent:
 
     _OPTIONAL_ABSENT: ClassVar[frozenset[str]] = frozenset()
 
+    @classmethod
+    def _fields(cls, data: Mapping[str, Any]) -> dict[str, Any]:
+        """The declared fields' values out of ``data``, checked (EventInvalid otherwise)."""
+        raise NotImplementedError
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> TicketEvent:
+        return cls(**cls._fields(data), extra=_extra(data, cls))  # type: ignore[call-arg]
+
 
 def _extra(data: Mapping[str, Any], cls: type[TicketEvent]) -> dict[str, Any]:
     known = cls._DATA_KEYS  # type: ignore[attr-defined]
@@ -225,11 +234,11 @@ class Created(TicketEvent):
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_data(cls, data: Mapping[str, Any]) -> Created:
+    def _fields(cls, data: Mapping[str, Any]) -> dict[str, Any]:
         k = "created"
         line = data.get("line")
         assignee = data.get("assignee")
-        return cls(
+        return dict(
             customer_id=_name(k, "customer_id", data.get("customer_id")),
             title=_text(k, "title", data.get("title")),
             priority=_one_of(k, "priority", data.get("priority"), _PRIORITIES, "priority"),
@@ -240,7 +249,6 @@ class Created(TicketEvent):
             assignee=None if assignee is None else _name(k, "assignee", assignee),
             parent_id=_opt_id(k, "parent_id", data.get("parent_id")),
             related_id=_opt_id(k, "related_id", data.get("related_id")),
-            extra=_extra(data, cls),
         )
 
 
@@ -253,12 +261,11 @@ class Assigned(TicketEvent):
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_data(cls, data: Mapping[str, Any]) -> Assigned:
+    def _fields(cls, data: Mapping[str, Any]) -> dict[str, Any]:
         k = "assigned"
-        return cls(
+        return dict(
             assignee=_name(k, "assignee", data.get("assignee")),
             from_=_opt_text(k, "from", data.get("from")),
-            extra=_extra(data, cls),
         )
 
 
@@ -277,15 +284,14 @@ class StatusChanged(TicketEvent):
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_data(cls, data: Mapping[str, Any]) -> StatusChanged:
+    def _fields(cls, data: Mapping[str, Any]) -> dict[str, Any]:
         k = "status_changed"
-        return cls(
+        return dict(
             from_=_one_of(k, "from", data.get("from"), _STATUSES, "status"),
             to=_one_of(k, "to", data.get("to"), _STATUSES, "status"),
             rule=_opt_text(k, "rule", data.get("rule")),
             close_reason=_opt_text(k, "close_reason", data.get("close_reason")),
             close_deadline=_instant(k, "close_deadline", data.get("close_deadline")),
-            extra=_extra(data, cls),
         )
 
 
@@ -298,13 +304,12 @@ class PriorityChanged(TicketEvent):
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_data(cls, data: Mapping[str, Any]) -> PriorityChanged:
+    def _fields(cls, data: Mapping[str, Any]) -> dict[str, Any]:
         k = "priority_changed"
         frm = data.get("from")
-        return cls(
+        return dict(
             from_=None if frm is None else _one_of(k, "from", frm, _PRIORITIES, "priority"),
             to=_one_of(k, "to", data.get("to"), _PRIORITIES, "priority"),
-            extra=_extra(data, cls),
         )
 
 
@@ -316,8 +321,8 @@ class Commented(TicketEvent):
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_data(cls, data: Mapping[str, Any]) -> Commented:
-        return cls(text=_text("commented", "text", data.get("text")), extra=_extra(data, cls))
+    def _fields(cls, data: Mapping[str, Any]) -> dict[str, Any]:
+        return {"text": _text("commented", "text", data.get("text"))}
 
 
 @_declare
@@ -329,12 +334,11 @@ class Escalated(TicketEvent):
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_data(cls, data: Mapping[str, Any]) -> Escalated:
+    def _fields(cls, data: Mapping[str, Any]) -> dict[str, Any]:
         k = "escalated"
-        return cls(
+        return dict(
             from_=_one_of(k, "from", data.get("from"), _LINES, "line"),
             to=_one_of(k, "to", data.get("to"), _LINES, "line"),
-            extra=_extra(data, cls),
         )
 
 
@@ -356,18 +360,17 @@ class Linked(TicketEvent):
         return {**{k: v for k, v in out.items() if v is not _ABSENT}, **self.extra}
 
     @classmethod
-    def from_data(cls, data: Mapping[str, Any]) -> Linked:
+    def _fields(cls, data: Mapping[str, Any]) -> dict[str, Any]:
         k = "linked"
         if "parent_id" not in data and "related_id" not in data:
             raise EventInvalid(k, "parent_id", "a link needs parent_id or related_id")
-        return cls(
+        return dict(
             parent_id=_opt_id(k, "parent_id", data["parent_id"])
             if "parent_id" in data
             else _ABSENT,
             related_id=_opt_id(k, "related_id", data["related_id"])
             if "related_id" in data
             else _ABSENT,
-            extra=_extra(data, cls),
         )
 
 
@@ -380,12 +383,11 @@ class Retitled(TicketEvent):
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_data(cls, data: Mapping[str, Any]) -> Retitled:
+    def _fields(cls, data: Mapping[str, Any]) -> dict[str, Any]:
         k = "retitled"
-        return cls(
+        return dict(
             from_=_opt_text(k, "from", data.get("from")),
             to=_name(k, "to", data.get("to")),
-            extra=_extra(data, cls),
         )
 
 
@@ -400,12 +402,11 @@ def _alert(kind: EventKind, doc: str) -> type[TicketEvent]:
         extra: Mapping[str, Any] = field(default_factory=dict)
 
         @classmethod
-        def from_data(cls, data: Mapping[str, Any]) -> TicketEvent:
+        def _fields(cls, data: Mapping[str, Any]) -> dict[str, Any]:
             k = kind.value
-            return cls(
+            return dict(
                 source=_name(k, "source", data.get("source")),
                 identity=_text(k, "identity", data.get("identity")),
-                extra=_extra(data, cls),
             )
 
     AlertEvent.__name__ = AlertEvent.__qualname__ = "".join(
@@ -430,13 +431,12 @@ def _sla(kind: EventKind, doc: str) -> type[TicketEvent]:
         extra: Mapping[str, Any] = field(default_factory=dict)
 
         @classmethod
-        def from_data(cls, data: Mapping[str, Any]) -> TicketEvent:
+        def _fields(cls, data: Mapping[str, Any]) -> dict[str, Any]:
             k = kind.value
-            return cls(
+            return dict(
                 clock=_one_of(k, "clock", data.get("clock"), _CLOCKS, "clock"),
                 elapsed_seconds=_count(k, "elapsed_seconds", data.get("elapsed_seconds")),
                 target_seconds=_count(k, "target_seconds", data.get("target_seconds")),
-                extra=_extra(data, cls),
             )
 
     SlaEvent.__name__ = SlaEvent.__qualname__ = "".join(w.title() for w in kind.value.split("_"))
@@ -452,15 +452,20 @@ assert set(_TYPES) == KINDS, "every event kind has its type"
 
 def parse(kind: str, data: Mapping[str, Any]) -> TicketEvent:
     """The typed event for ``kind`` and its stored ``data``; EventInvalid names what is wrong."""
+    return _type(kind, data).from_data(data)
+
+
+def validate(kind: str, data: Mapping[str, Any]) -> None:
+    """Refuse (EventInvalid) an event that must not be written; the write path calls this for
+    every event, so it checks the fields without building the event."""
+    _type(kind, data)._fields(data)
+
+
+def _type(kind: str, data: Mapping[str, Any]) -> type[TicketEvent]:
     cls = _TYPES.get(kind) if isinstance(kind, str) else None
     if cls is None:
         known = ", ".join(sorted(KINDS))
         raise EventInvalid(str(kind), None, f"unknown event kind {kind!r} (known: {known})")
     if not isinstance(data, Mapping):
         raise EventInvalid(kind, None, f"data must be an object, not {type(data).__name__}")
-    return cls.from_data(data)  # type: ignore[attr-defined]
-
-
-def validate(kind: str, data: Mapping[str, Any]) -> None:
-    """Refuse (EventInvalid) an event that must not be written; the write path calls this."""
-    parse(kind, data)
+    return cls

@@ -147,14 +147,14 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             requested=err.target.value,
             allowed=[s.value for s in err.allowed],
         )
-    except Invalid as err:
-        return error_response(409, str(err))
     except EventInvalid as err:
         # an event the log refuses (unknown status, empty assignee, ...): nothing was stored
         path = err.field or ""
         return error_response(
             400, "invalid request", problems=[{"path": path, "message": str(err)}]
         )
+    except Invalid as err:
+        return error_response(409, str(err))
     except Conflict as err:
         return error_response(409, f"{err}; read the ticket again and retry")
     except StoreError as err:

@@ -58,7 +58,9 @@ def test_record_refuses_an_invalid_event_and_stores_nothing(
     before = take_snapshot(engines)
     with pytest.raises(tk.EventInvalid, match=named) as err:
         _record(engines, row, kind, data)
-    assert isinstance(err.value, ValueError)
+    # a refused command to the pages and the API alike, and a ValueError naming kind and field
+    assert isinstance(err.value, tk.Invalid) and isinstance(err.value, ValueError)
+    assert err.value.kind == kind
     assert take_snapshot(engines) == before
     # the ticket still takes a valid event afterwards
     moved = _record(engines, row, "status_changed", {"from": "new", "to": "closed"})
