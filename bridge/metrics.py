@@ -558,6 +558,7 @@ class AvailabilityCollector(Collector):
                 )
                 .where(
                     device_states.c.check.in_(PROBE_CHECKS),
+                    device_states.c.site == "*",  # the decided state, not each site's
                     device_states.c.started_at < now,
                     sa.or_(device_states.c.ended_at.is_(None), device_states.c.ended_at > earliest),
                 )

@@ -175,6 +175,7 @@ def load_input(
             .where(
                 device_states.c.device_id.in_(dev_ids),
                 device_states.c.check == AVAILABILITY_CHECK,
+                device_states.c.site == "*",  # the decided state, not each site's
                 device_states.c.started_at < hi,
                 sa.or_(device_states.c.ended_at.is_(None), device_states.c.ended_at > lo),
             )

@@ -160,8 +160,17 @@ class _Sweep:
     """Book-keeping of one sweep: flat arrays indexed by packet number."""
 
     __slots__ = (
-        "nonce", "ident", "targets", "count", "send_ns", "rtt_ns", "errors",
-        "expected", "answered", "all_sent", "done",
+        "nonce",
+        "ident",
+        "targets",
+        "count",
+        "send_ns",
+        "rtt_ns",
+        "errors",
+        "expected",
+        "answered",
+        "all_sent",
+        "done",
     )
 
     def __init__(self, nonce: bytes, ident: int, targets: list[str], count: int) -> None:
@@ -225,6 +234,7 @@ class Pinger:
         *,
         rcvbuf: int = 8 * 1024 * 1024,
         chunk: int = 256,
+        source: str | None = None,
     ) -> None:
         mode = capability.mode
         if mode is None:
@@ -237,6 +247,9 @@ class Pinger:
         self.mode: IcmpMode = mode
         self._rcvbuf = rcvbuf
         self._chunk = max(1, chunk)
+        #: the local IPv4 address echo requests leave from (a site's vantage point); a raw
+        #: socket bound to it also only hears the replies sent back to it
+        self.source = source
         self._socks: dict[int, socket.socket] = {}
         self._sweeps: dict[bytes, _Sweep] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -276,6 +289,14 @@ class Pinger:
             fam = "IPv6" if v6 else "IPv4"
             raise IcmpPermissionError(f"cannot open {self.mode} ICMP {fam} socket: {err}") from err
         sock.setblocking(False)
+        if self.source is not None and not v6:
+            try:
+                sock.bind((self.source, 0))
+            except OSError as err:
+                sock.close()
+                raise IcmpPermissionError(
+                    f"cannot send ICMP from {self.source}: {err} (is it a local address?)"
+                ) from err
         # Privileged: *FORCE ignores net.core.rmem_max; otherwise SO_RCVBUF up to rmem_max.
         for force, plain, size in (
             (_SO_RCVBUFFORCE, socket.SO_RCVBUF, self._rcvbuf),
@@ -420,8 +441,13 @@ class Pinger:
                 fam = families[i]
                 v6 = fam == socket.AF_INET6
                 _HEADER.pack_into(
-                    head4, 0,
-                    _ICMP6_ECHO_REQUEST if v6 else _ICMP_ECHO_REQUEST, 0, 0, sw.ident, n & 0xFFFF,
+                    head4,
+                    0,
+                    _ICMP6_ECHO_REQUEST if v6 else _ICMP_ECHO_REQUEST,
+                    0,
+                    0,
+                    sw.ident,
+                    n & 0xFFFF,
                 )
                 _INDEX.pack_into(head4, _HEADER.size + _NONCE_LEN, n)
                 if not v6:  # the kernel computes ICMPv6 checksums itself

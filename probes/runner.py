@@ -171,6 +171,8 @@ class ProbeRunner:
         jitter: float = 2.0,
         job_prefix: str = "probes",
         rng: random.Random | None = None,
+        owns: Callable[[str, str], bool] | None = None,
+        before_batch: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._scheduler = scheduler
         self._clock = clock
@@ -183,6 +185,10 @@ class ProbeRunner:
         self._jitter = jitter
         self._prefix = job_prefix
         self._rng = rng or random.Random()
+        #: (device id, "icmp" | "snmp") -> whether this node probes it now (leases); None: all
+        self._owns = owns
+        #: awaited before each batch picks its devices (the prober renews its leases when due)
+        self._before_batch = before_batch
         self._job_ids: list[str] = []
         self._listening = False
         self.missed_runs = 0  # EVENT_JOB_MISSED of our jobs
@@ -335,6 +341,9 @@ class ProbeRunner:
     async def _run_icmp_batch(self, devices: list[DeviceSpec]) -> None:
         """One sweep of a batch; a failure of our own (no socket) feeds no observation."""
         assert self._pinger is not None
+        devices = await self._owned(devices, "icmp")
+        if not devices:
+            return
         started = time.perf_counter()
         self.runs += 1
         settings = devices[0].icmp
@@ -360,6 +369,16 @@ class ProbeRunner:
         await self._emit(self.engine.observe_cycle(cycle, at))
         await self._cycle_done("icmp", started)
 
+    async def _owned(self, devices: list[DeviceSpec], kind: str) -> list[DeviceSpec]:
+        if self._before_batch is not None:
+            try:
+                await self._before_batch()
+            except Exception:
+                log.exception("before_batch failed")
+        if self._owns is None:
+            return devices
+        return [d for d in devices if self._owns(d.id, kind)]
+
     async def _poll_one(self, spec: DeviceSpec) -> SnmpPollResult | ProbeError:
         assert self._snmp is not None and spec.snmp is not None
         try:
@@ -368,6 +387,9 @@ class ProbeRunner:
             return err
 
     async def _run_snmp_batch(self, devices: list[DeviceSpec]) -> None:
+        devices = await self._owned(devices, "snmp")
+        if not devices:
+            return
         self.runs += 1
         started = time.perf_counter()
         results = await asyncio.gather(*(self._poll_one(d) for d in devices))

@@ -99,9 +99,18 @@ class SnmpPollResult:
 def _to_python(value: Any) -> Any:
     if isinstance(value, _MISSING):
         return None
-    if isinstance(value, (rfc1902.Integer32, rfc1902.Integer, rfc1902.Unsigned32,
-                          rfc1902.Counter32, rfc1902.Counter64, rfc1902.Gauge32,
-                          rfc1902.TimeTicks)):
+    if isinstance(
+        value,
+        (
+            rfc1902.Integer32,
+            rfc1902.Integer,
+            rfc1902.Unsigned32,
+            rfc1902.Counter32,
+            rfc1902.Counter64,
+            rfc1902.Gauge32,
+            rfc1902.TimeTicks,
+        ),
+    ):
         return int(value)
     if isinstance(value, rfc1902.OctetString):
         return value.asOctets().decode("utf-8", "replace")
@@ -143,8 +152,10 @@ class SnmpPoller:
 
     async def aclose(self) -> None:
         """Stop reading, deliver what was read, then tear the transports down."""
-        for dispatcher in (self._dispatcher.transport_dispatcher,
-                           self._engine.transport_dispatcher):
+        for dispatcher in (
+            self._dispatcher.transport_dispatcher,
+            self._engine.transport_dispatcher,
+        ):
             for domain in (udp.DOMAIN_NAME, udp6.DOMAIN_NAME):
                 try:
                     carrier = dispatcher.get_transport(domain) if dispatcher else None
@@ -220,8 +231,14 @@ class SnmpPoller:
         return target
 
     def _raise_for(
-        self, address: str, settings: SnmpSettings, indication: Any, status: Any, index: Any,
-        var_binds: Sequence[Any], oids: Sequence[str],
+        self,
+        address: str,
+        settings: SnmpSettings,
+        indication: Any,
+        status: Any,
+        index: Any,
+        var_binds: Sequence[Any],
+        oids: Sequence[str],
     ) -> None:
         where = f"{address}:{settings.port}"
         if indication:
@@ -264,7 +281,11 @@ class SnmpPoller:
             try:
                 if settings.version == "3":
                     res = await v3.get_cmd(
-                        self._engine, auth, target, v3.ContextData(), *var_binds,
+                        self._engine,
+                        auth,
+                        target,
+                        v3.ContextData(),
+                        *var_binds,
                         lookupMib=False,
                     )
                 else:
@@ -295,7 +316,11 @@ class SnmpPoller:
                 try:
                     if settings.version == "3":
                         res = await v3.next_cmd(
-                            self._engine, auth, target, v3.ContextData(), var_bind,
+                            self._engine,
+                            auth,
+                            target,
+                            v3.ContextData(),
+                            var_bind,
                             lookupMib=False,
                         )
                     else:
@@ -364,9 +389,7 @@ class SnmpPoller:
         self._last_uptime[key] = uptime
         if by_name and previous is not None and uptime < previous:
             self._if_index.pop(key, None)  # rebooted: ifIndex numbering may have changed
-        interfaces = {
-            label: (values.get(oid) if oid else None) for label, oid in if_oids.items()
-        }
+        interfaces = {label: (values.get(oid) if oid else None) for label, oid in if_oids.items()}
         thresholds = {name: _as_float(values.get(oid)) for name, oid in th_oids.items()}
         return SnmpPollResult(
             address=address,

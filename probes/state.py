@@ -165,8 +165,19 @@ class _Tracker:
     """Debounce and flapping of one device check."""
 
     __slots__ = (
-        "device_id", "check", "kind", "state", "emitted", "last_obs", "streak",
-        "last_detail", "changes", "flapping", "last_change_at", "run_start", "since",
+        "device_id",
+        "check",
+        "kind",
+        "state",
+        "emitted",
+        "last_obs",
+        "streak",
+        "last_detail",
+        "changes",
+        "flapping",
+        "last_change_at",
+        "run_start",
+        "since",
         "pending_since",
     )
 
@@ -191,7 +202,11 @@ class _Tracker:
         return self.last_obs is Observation.FAIL
 
     def observe(
-        self, obs: Observation, at: datetime, detail: Mapping[str, Any], policy: Policy,
+        self,
+        obs: Observation,
+        at: datetime,
+        detail: Mapping[str, Any],
+        policy: Policy,
         parent: tuple[str, datetime | None],
     ) -> list[StateChange]:
         out: list[StateChange] = []
@@ -199,10 +214,16 @@ class _Tracker:
             self.streak += 1
         else:
             if self.failing and self.state not in _BAD and self.run_start is not None:
-                out.append(self._change(
-                    self.state, self.state, at, {"failed_cycles": self.streak},
-                    "unconfirmed_failure", self.run_start,
-                ))
+                out.append(
+                    self._change(
+                        self.state,
+                        self.state,
+                        at,
+                        {"failed_cycles": self.streak},
+                        "unconfirmed_failure",
+                        self.run_start,
+                    )
+                )
                 self.pending_since = at
             self.streak = 1
             self.run_start = at
@@ -245,9 +266,7 @@ class _Tracker:
             )
             if candidate is not self.state and self.streak >= need and not held:
                 since = self._since(candidate, at, parent_since)
-                out.extend(
-                    self._transition(candidate, at, policy, parent_status == "down", since)
-                )
+                out.extend(self._transition(candidate, at, policy, parent_status == "down", since))
         out.extend(self._check_flap_end(at, policy))
         return out
 
@@ -277,9 +296,9 @@ class _Tracker:
                     self.changes.popleft()
         if self.flapping:
             # No alert while flapping, but the state is still told, so availability is exact.
-            out.append(self._change(
-                old, new, at, dict(self.last_detail), "flapping_suppressed", since
-            ))
+            out.append(
+                self._change(old, new, at, dict(self.last_detail), "flapping_suppressed", since)
+            )
             return out
         detail = dict(self.last_detail)
         detail["streak"] = self.streak
@@ -288,9 +307,13 @@ class _Tracker:
         if policy.flap_changes and len(self.changes) >= policy.flap_changes:
             self.flapping = True
             out.append(
-                self._change(new, new, at, {"changes": len(self.changes),
-                                            "window_s": policy.flap_window.total_seconds()},
-                             "flapping_started")
+                self._change(
+                    new,
+                    new,
+                    at,
+                    {"changes": len(self.changes), "window_s": policy.flap_window.total_seconds()},
+                    "flapping_started",
+                )
             )
         return out
 
@@ -305,12 +328,23 @@ class _Tracker:
         return [self._change(old, self.state, at, dict(self.last_detail), "flapping_stopped")]
 
     def _change(
-        self, old: State, new: State, at: datetime, detail: Mapping[str, Any], rule: str,
+        self,
+        old: State,
+        new: State,
+        at: datetime,
+        detail: Mapping[str, Any],
+        rule: str,
         since: datetime | None = None,
     ) -> StateChange:
         return StateChange(
-            device_id=self.device_id, check=self.check, old_state=old, new_state=new, at=at,
-            detail=MappingProxyType(dict(detail)), rule=rule, since=since,
+            device_id=self.device_id,
+            check=self.check,
+            old_state=old,
+            new_state=new,
+            at=at,
+            detail=MappingProxyType(dict(detail)),
+            rule=rule,
+            since=since,
         )
 
 
@@ -367,6 +401,15 @@ class StateEngine:
         tr = self._trackers.get((device_id, check))
         return bool(tr and tr.flapping)
 
+    def forget(self, device_id: str, kind: str) -> None:
+        """Drop what was seen of a device's checks of one kind ("icmp" or "snmp"): another
+        prober now watches it, and a later takeover must start from unknown, not stale state."""
+        for key in [k for k in self._trackers if k[0] == device_id]:
+            if (key[1] == CHECK_ICMP) == (kind == "icmp"):
+                del self._trackers[key]
+        if kind == "snmp":
+            self._uptimes.pop(device_id, None)
+
     def states(self) -> dict[tuple[str, str], State]:
         """Current state of every tracked (device, check), e.g. for a gauge at scrape time."""
         return {key: tr.state for key, tr in self._trackers.items()}
@@ -410,8 +453,9 @@ class StateEngine:
             tr = self._trackers[key] = _Tracker(device_id, check)
         before = tr.state
         before_failing = tr.failing
-        out = tr.observe(observation, at, detail or _EMPTY, self.policy,
-                         self._parent_status(device_id))
+        out = tr.observe(
+            observation, at, detail or _EMPTY, self.policy, self._parent_status(device_id)
+        )
         if tr.kind == "reachability" and self._reachability(device_id) is tr:
             if tr.state is not before or tr.failing is not before_failing:
                 out.extend(self._reevaluate_children(device_id, at))
@@ -443,9 +487,7 @@ class StateEngine:
                     out.extend(self._reevaluate_children(child, at))
         return out
 
-    def observe_uptime(
-        self, device_id: str, ticks: int, at: datetime
-    ) -> list[StateChange]:
+    def observe_uptime(self, device_id: str, ticks: int, at: datetime) -> list[StateChange]:
         """sysUpTime (hundredths of a second); a value going backwards is a reboot.
 
         A Counter wrap (after about 497 days) is told apart from a reboot by the time
@@ -471,8 +513,13 @@ class StateEngine:
         }
         return [
             StateChange(
-                device_id=device_id, check=CHECK_UPTIME, old_state=State.UP,
-                new_state=State.UP, at=at, detail=MappingProxyType(detail), rule="reboot",
+                device_id=device_id,
+                check=CHECK_UPTIME,
+                old_state=State.UP,
+                new_state=State.UP,
+                at=at,
+                detail=MappingProxyType(detail),
+                rule="reboot",
             )
         ]
 

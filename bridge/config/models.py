@@ -180,6 +180,9 @@ class SlaPolicyConfig(Strict):
     parent_outage: Literal["child", "parent"] = "child"
     # failed probes never confirmed as an outage (a blip shorter than down_after)
     unconfirmed_failures: Literal["excluded", "up", "down"] = "up"
+    #: which sites' observations make a device down for availability: as many as
+    #: probing.quorum, any one site, or all of its sites
+    availability_from: Literal["quorum", "any", "all"] = "quorum"
     warning_share: Annotated[float, Field(gt=0, lt=1)] = 0.8
     severity_map: dict[str, Priority] = Field(
         default_factory=lambda: {
@@ -307,6 +310,8 @@ class SnmpProbeConfig(Strict):
 class ProbeConfig(Strict):
     icmp: IcmpProbeConfig | None = None
     snmp: SnmpProbeConfig | None = None
+    #: the sites whose nodes probe this device; None: every site that has nodes
+    sites: list[Identifier] | None = None
 
 
 class DeviceConfig(Strict):
@@ -507,6 +512,18 @@ class MajorIncidentConfig(Strict):
     )
 
 
+class ProbeSiteConfig(Strict):
+    """One probing site: where its ICMP comes from and how its nodes know they are healthy."""
+
+    #: the local address the site's nodes send ICMP from (their vantage point)
+    source: ipaddress.IPv4Address | None = None
+    #: addresses the site's nodes must reach; none answering marks the site *probe impaired*
+    references: list[ipaddress.IPv4Address] = Field(default_factory=list)
+    #: more than this share of a node's targets failing in one cycle while other sites see
+    #: them up also marks the site impaired
+    impaired_share: Annotated[float, Field(gt=0, le=1)] = 0.5
+
+
 class ProbingConfig(Strict):
     """Debounce and flapping rules shared by every probed device."""
 
@@ -516,6 +533,17 @@ class ProbingConfig(Strict):
     flap_window: Duration = 600
     batch_size: Annotated[int, Field(ge=1)] = 500
     jitter: Duration = 2.0
+    #: a node holds each probe target it probes by a lease this long, renewed every third of
+    #: it; a dead node's targets are taken over within lease_ttl plus one probe interval
+    lease_ttl: Duration = 30
+    #: a node holds at most (targets of its site / live nodes of its site) * (1 + this)
+    lease_margin: Annotated[float, Field(ge=0, le=1)] = 0.05
+    #: how many sites must see a device down for it to be down (capped at its sites)
+    quorum: Annotated[int, Field(ge=1)] = 1
+    #: per site: the ICMP source address and the reference targets that tell probe health
+    sites: dict[Identifier, ProbeSiteConfig] = Field(default_factory=dict)
+    #: a file each node appends what it probed to (one JSON line per sweep); for tests/bench
+    probe_log: str | None = None
 
 
 class ServiceConfig(Strict):

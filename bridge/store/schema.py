@@ -173,8 +173,9 @@ device_states = sa.Table(
     sa.Column("started_at", UTCDateTime, nullable=False),
     sa.Column("ended_at", UTCDateTime),
     sa.Column("detail", sa.JSON, nullable=False),
-    # the site whose nodes observed this interval; the device's state is the quorum decision
-    sa.Column("site", sa.String(64), nullable=False, server_default="default"),
+    # the site whose nodes observed this interval, or '*': the device's decided state over
+    # its sites (bridge.probing.quorum), which is what availability and pages read
+    sa.Column("site", sa.String(64), nullable=False, server_default="*"),
     sa.Index("ix_device_states_device", "device_id", "check", "started_at"),
     sa.Index("ix_device_states_site", "device_id", "check", "site", "started_at"),
 )

@@ -33,6 +33,7 @@ def _device(conn: sa.Connection, device_id: str | None) -> dict[str, Any]:
     states = conn.execute(
         sa.select(device_states)
         .where(device_states.c.device_id == device_id, device_states.c.ended_at.is_(None))
+        .where(device_states.c.site == "*")  # the decided state, not each site's
         .order_by(device_states.c.check)
     ).mappings().all()
     samples = conn.execute(

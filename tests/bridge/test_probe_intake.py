@@ -23,7 +23,7 @@ _NO_ICMP = IcmpCapability(
 @pytest.fixture
 async def probed(cfg, engines, clock, aiohttp_client, monkeypatch):
     # SNMP alone is enough here: nothing is probed, the test hands the prober its changes
-    monkeypatch.setattr("bridge.prober.detect_icmp_capability", lambda: _NO_ICMP)
+    monkeypatch.setattr("bridge.probing.service.detect_icmp_capability", lambda: _NO_ICMP)
     app = build_app(cfg, engines, clock=clock, run_scheduler=False, run_probes=True)
     client = await aiohttp_client(app)
     return app, client

@@ -411,7 +411,7 @@ async def test_the_service_starts_without_icmp_and_says_so(
         ping_group_range=(1, 0),
         gid=65534,
     )
-    monkeypatch.setattr("bridge.prober.detect_icmp_capability", lambda: nothing)
+    monkeypatch.setattr("bridge.probing.service.detect_icmp_capability", lambda: nothing)
     app = build_app(cfg, engines, clock=clock, run_scheduler=False, run_probes=True)
     client = await aiohttp_client(app)
     reply = await client.get("/metrics")

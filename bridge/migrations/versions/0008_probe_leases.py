@@ -1,7 +1,8 @@
 """Probes across nodes and sites: a lease per probe target (device, check, site) so each
 target is probed by exactly one live node of its site, and a site on every device state
 interval so each site's observations are kept apart and the device's state is a quorum
-decision over them. Existing intervals belong to the site 'default'.
+decision over them, kept under the site '*' (what reports, metrics and pages read). Existing
+intervals were one process's decisions: they become '*'.
 
 Revision ID: 0008
 Revises: 0007
@@ -31,9 +32,7 @@ def upgrade() -> None:
     op.create_index("ix_probe_leases_site", "probe_leases", ["site", "lease_until"])
     op.create_index("ix_probe_leases_node", "probe_leases", ["node"])
     with op.batch_alter_table("device_states") as batch:
-        batch.add_column(
-            sa.Column("site", sa.String(64), nullable=False, server_default="default")
-        )
+        batch.add_column(sa.Column("site", sa.String(64), nullable=False, server_default="*"))
     op.create_index(
         "ix_device_states_site", "device_states", ["device_id", "check", "site", "started_at"]
     )

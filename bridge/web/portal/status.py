@@ -36,6 +36,7 @@ def devices(conn: sa.Connection, cfg: Config, customer_id: str) -> list[dict[str
                 device_states.c.started_at,
             )
             .where(device_states.c.device_id.in_(list(current)), device_states.c.ended_at.is_(None))
+            .where(device_states.c.site == "*")  # the decided state, not each site's
             .order_by(device_states.c.device_id, device_states.c.check)
         ).mappings()
         for r in rows:

@@ -280,12 +280,19 @@ def change_to_alert(
     return ProbeAlert(None, source)
 
 
-def _open_row(conn: sa.Connection, device_id: str, check: str) -> sa.RowMapping | None:
+#: device_states.site of the device's decided state (the other rows are each site's own)
+DECISION = "*"
+
+
+def _open_row(
+    conn: sa.Connection, device_id: str, check: str, site: str = DECISION
+) -> sa.RowMapping | None:
     return (
         conn.execute(
             sa.select(device_states).where(
                 device_states.c.device_id == device_id,
                 device_states.c.check == check,
+                device_states.c.site == site,
                 device_states.c.ended_at.is_(None),
             )
         )
@@ -305,7 +312,7 @@ def _close(conn: sa.Connection, row: sa.RowMapping | None, at: datetime) -> None
         conn.execute(sa.update(device_states).where(query).values(ended_at=at))
 
 
-def record_state(conn: sa.Connection, change: StateChange) -> None:
+def record_state(conn: sa.Connection, change: StateChange, site: str = DECISION) -> None:
     """Close the check's open interval where the change began and open the new one.
 
     The instants are the probes' (``began_at``: the first probe of the deciding run), not the
@@ -315,7 +322,7 @@ def record_state(conn: sa.Connection, change: StateChange) -> None:
     unconfirmed = change.rule == "unconfirmed_failure"
     if change.old_state == change.new_state and not unconfirmed:
         return  # reboots and flapping markers are events, not states
-    current = _open_row(conn, change.device_id, change.check)
+    current = _open_row(conn, change.device_id, change.check, site)
     if not unconfirmed and current is not None and current["state"] == change.new_state.value:
         return  # already recorded (a flap that settles where it was last told)
     begin = change.began_at
@@ -326,7 +333,7 @@ def record_state(conn: sa.Connection, change: StateChange) -> None:
     _close(conn, current, begin)
     detail = {k: v for k, v in change.detail.items() if isinstance(v, str | int | float | bool)}
     detail["rule"] = change.rule
-    key = {"device_id": change.device_id, "check": change.check}
+    key = {"device_id": change.device_id, "check": change.check, "site": site}
     if unconfirmed:
         conn.execute(
             sa.insert(device_states).values(
@@ -336,7 +343,10 @@ def record_state(conn: sa.Connection, change: StateChange) -> None:
         if current is not None:  # the interrupted state carries on
             conn.execute(
                 sa.insert(device_states).values(
-                    **key, state=current["state"], started_at=change.at, ended_at=None,
+                    **key,
+                    state=current["state"],
+                    started_at=change.at,
+                    ended_at=None,
                     detail=current["detail"],
                 )
             )
@@ -353,18 +363,17 @@ def _sample_check(check: str) -> str:
     return check if check == CHECK_ICMP else CHECK_SNMP
 
 
-def record_unknown_gap(conn: sa.Connection, now: datetime) -> int:
+def record_unknown_gap(conn: sa.Connection, now: datetime, site: str | None = None) -> int:
     """At start: the time since each check's last observed probe was not observed: unknown.
 
     Samples are written at the end of every cycle, so the gap begins at the last probe the
     previous process saw (not at a periodic flush); it ends where the first probe of this
     process begins the next state (see probes.state).
     """
-    open_rows = (
-        conn.execute(sa.select(device_states).where(device_states.c.ended_at.is_(None)))
-        .mappings()
-        .all()
-    )
+    query = sa.select(device_states).where(device_states.c.ended_at.is_(None))
+    if site is not None:  # one site's observations and the decisions (a lone node's restart)
+        query = query.where(device_states.c.site.in_([site, DECISION]))
+    open_rows = conn.execute(query).mappings().all()
     last = {
         (r["device_id"], r["check"]): r["at"]
         for r in conn.execute(sa.select(probe_samples)).mappings()
@@ -380,6 +389,7 @@ def record_unknown_gap(conn: sa.Connection, now: datetime) -> int:
             sa.insert(device_states).values(
                 device_id=row["device_id"],
                 check=row["check"],
+                site=row["site"],
                 state=State.UNKNOWN.value,
                 started_at=seen,
                 ended_at=None,
