@@ -51,7 +51,7 @@ def post(url: str, headers: dict[str, str], body: dict[str, Any]) -> Any:
 
 def fast(data: dict[str, Any]) -> None:
     """Short heartbeats and sweeps, so tests wait seconds, not minutes."""
-    data.setdefault("nodes", {}).update({"heartbeat_interval": "0.5s", "down_after": "3s"})
+    data.setdefault("nodes", {}).update({"heartbeat_interval": "0.5s", "down_after": "5s"})
     data["service"].update({"autoclose_interval": "1s", "sla_check_interval": "1s"})
 
 

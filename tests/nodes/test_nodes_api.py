@@ -46,8 +46,8 @@ def test_every_node_sees_the_others_and_a_killed_one_turns_down(cluster):
     while _nodes(first)["node3"]["up"]:
         assert time.monotonic() < deadline, c.logs()
         time.sleep(0.2)
-    # down only after the TTL (3 s), not at once: the row keeps its last heartbeat
-    assert time.monotonic() - killed_at > 1.5
+    # down only after the TTL (5 s), not at once: the row keeps its last heartbeat
+    assert time.monotonic() - killed_at > 3
     listed = _nodes(first)
     assert listed["node1"]["up"] and listed["node2"]["up"]
     assert listed["node2"]["heartbeat_at"] > beat, "the living keep heartbeating"
