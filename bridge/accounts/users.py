@@ -6,20 +6,24 @@ user is disabled rather than deleted (history keeps pointing at someone real).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import TypeAdapter, ValidationError
 
 from bridge.accounts.passwords import hash_password
 from bridge.api.auth import Principal
 from bridge.config import Config, Role
+from bridge.config.models import EmailAddress
 from bridge.lifecycle import Line
 from bridge.store.schema import sessions, users
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$"
+_EMAIL_ADAPTER: TypeAdapter[str] = TypeAdapter(EmailAddress)
 
 
 class AccountError(ValueError):
@@ -34,6 +38,7 @@ class User:
     customer: str | None
     line: Line | None
     disabled: bool
+    email: str | None = None  # a customer user with one hears their customer's notices
 
     @property
     def principal(self) -> Principal:
@@ -48,6 +53,7 @@ class User:
             customer=row["customer_id"],
             line=Line(row["line"]) if row["line"] else None,
             disabled=bool(row["disabled"]),
+            email=row.get("email"),
         )
 
 
@@ -81,8 +87,10 @@ def add(
     now: datetime,
     customer: str | None = None,
     line: str | None = None,
+    email: str | None = None,
 ) -> User:
     check(cfg, name, role, customer, line)
+    email = checked_email(email)
     if get(conn, name) is not None:
         raise AccountError(f"user '{name}' exists already")
     if line is None and role in (Role.ENGINEER, Role.ADMIN):
@@ -96,6 +104,7 @@ def add(
         "disabled": False,
         "created_at": now,
         "password_changed_at": now,
+        "email": email,
     }
     new_id = conn.execute(users.insert().values(**values)).inserted_primary_key[0]
     return User.from_row({**values, "id": new_id})
@@ -138,7 +147,25 @@ def set_disabled(conn: sa.Connection, name: str, disabled: bool = True) -> User:
     conn.execute(users.update().where(users.c.id == user.id).values(disabled=disabled))
     if disabled:
         conn.execute(sessions.delete().where(sessions.c.user_id == user.id))
-    return User(user.id, user.name, user.role, user.customer, user.line, disabled)
+    return dataclasses.replace(user, disabled=disabled)
+
+
+def checked_email(email: str | None) -> str | None:
+    """The address as given, or AccountError naming the problem; '' or None: no address."""
+    if not email:
+        return None
+    try:
+        return _EMAIL_ADAPTER.validate_python(email)
+    except ValidationError as err:
+        raise AccountError(err.errors()[0]["msg"].removeprefix("Value error, ")) from None
+
+
+def set_email(conn: sa.Connection, name: str, email: str | None) -> User:
+    """A new address (None: none); a customer user's address receives the notices."""
+    user = _existing(conn, name)
+    email = checked_email(email)
+    conn.execute(users.update().where(users.c.id == user.id).values(email=email))
+    return dataclasses.replace(user, email=email)
 
 
 def all_users(conn: sa.Connection) -> list[User]:

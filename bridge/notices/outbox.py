@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import sqlalchemy as sa
 
-from bridge.config import Config
+from bridge.config import Config, Role
 from bridge.config.models import MailConfig
 from bridge.notices.decide import EXPANDED, PENDING
-from bridge.store.schema import notices, outbox, tickets
+from bridge.store.schema import notices, outbox, tickets, users
 
 SENT = "sent"
 FAILED = "failed"
@@ -33,16 +34,54 @@ class Recipient:
     language: str
 
 
-def recipients(cfg: Config, customer_id: str, kind: str) -> list[Recipient]:
-    """Who hears a notice of `kind`: the customer's contacts that asked for it."""
+#: the language of a customer user's notices (users carry no language; contacts do)
+USER_LANGUAGE = "en"
+
+
+def recipients(
+    cfg: Config, customer_id: str, kind: str, accounts: Iterable[tuple[str, str]] = ()
+) -> list[Recipient]:
+    """Who hears a notice of `kind`: the customer's contacts that asked for it, then the
+    customer's users with an address (`accounts`: (name, email) of enabled customer users),
+    who hear every kind. An address that is also a contact's follows the contact's choice
+    of notices, so a person is never told twice nor told what they declined."""
     customer = cfg.customer(customer_id)
     if customer is None:
         return []
+    contacts = {c.email.lower() for c in customer.contacts}
     seen: dict[str, Recipient] = {}
     for c in customer.contacts:
         if kind in c.notices and c.email.lower() not in seen:
             seen[c.email.lower()] = Recipient(c.email, c.name, c.language)
+    for name, email in accounts:
+        key = email.lower()
+        if key not in contacts and key not in seen:
+            seen[key] = Recipient(email, name, USER_LANGUAGE)
     return list(seen.values())
+
+
+def customer_accounts(
+    conn: sa.Connection, customer_ids: Iterable[str]
+) -> dict[str, list[tuple[str, str]]]:
+    """(name, email) of every enabled customer user with an address, per customer."""
+    wanted = sorted(set(customer_ids))
+    out: dict[str, list[tuple[str, str]]] = {c: [] for c in wanted}
+    if not wanted:
+        return out
+    found = conn.execute(
+        sa.select(users.c.customer_id, users.c.name, users.c.email)
+        .where(
+            users.c.role == Role.CUSTOMER.value,
+            users.c.customer_id.in_(wanted),
+            users.c.disabled.is_(False),
+            users.c.email.is_not(None),
+            users.c.email != "",
+        )
+        .order_by(users.c.name)
+    )
+    for customer_id, name, email in found:
+        out[customer_id].append((name, email))
+    return out
 
 
 def _message_id(mail: MailConfig, notice_id: int, recipient: str) -> str:
@@ -70,8 +109,9 @@ def expand(conn: sa.Connection, cfg: Config, mail: MailConfig, now: datetime) ->
         .with_for_update(of=notices, skip_locked=True)
     ).all()
     rows = []
+    accounts = customer_accounts(conn, (d[3] for d in due))
     for notice_id, ticket_id, kind, customer_id in due:
-        for r in recipients(cfg, customer_id, kind):
+        for r in recipients(cfg, customer_id, kind, accounts.get(customer_id, ())):
             rows.append(
                 {
                     "notice_id": notice_id,

@@ -245,6 +245,8 @@ users = sa.Table(
     sa.Column("disabled", sa.Boolean, nullable=False, default=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("password_changed_at", UTCDateTime, nullable=False),
+    # a customer user with an address hears their customer's notices (bridge.notices.outbox)
+    sa.Column("email", sa.String(254)),
 )
 
 sessions = sa.Table(

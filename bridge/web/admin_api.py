@@ -26,12 +26,15 @@ class NewUser(BaseModel):
     password: Password
     customer: str | None = None
     line: str | None = None
+    email: Annotated[str, Field(max_length=254)] | None = None
 
 
 class ChangeUser(BaseModel):
     model_config = ConfigDict(extra="forbid")
     password: Password | None = None
     disabled: bool | None = None
+    #: a customer user's address for the customer's notices; "" removes it
+    email: Annotated[str, Field(max_length=254)] | None = None
 
 
 def user_json(u: users.User) -> dict[str, Any]:
@@ -41,6 +44,7 @@ def user_json(u: users.User) -> dict[str, Any]:
         "customer": u.customer,
         "line": u.line.value if u.line else None,
         "disabled": u.disabled,
+        "email": u.email,
     }
 
 
@@ -66,7 +70,7 @@ async def add_user(request: web.Request) -> web.Response:
     now = svc.now()
     made = await _run(request, lambda conn: users.add(
         conn, svc.cfg, name=body.name, role=body.role, password=body.password, now=now,
-        customer=body.customer, line=body.line,
+        customer=body.customer, line=body.line, email=body.email,
     ))
     return web.json_response(user_json(made), status=201)
 
@@ -82,6 +86,8 @@ async def change_user(request: web.Request) -> web.Response:
             users.set_password(conn, name, body.password, now=now)
         if body.disabled is not None:
             users.set_disabled(conn, name, body.disabled)
+        if body.email is not None:
+            users.set_email(conn, name, body.email or None)
         found = users.get(conn, name)
         if found is None:
             raise users.AccountError(f"no user '{name}'")
@@ -102,13 +108,13 @@ openapi.register(
         "/api/v1/users": {
             "get": {"summary": "Every account (admins)",
                     "responses": {"200": {"description": "users"}, **_ERR}},
-            "post": {"summary": "Add an account: name, role, password[, customer, line]",
+            "post": {"summary": "Add an account: name, role, password[, customer, line, email]",
                      "responses": {"201": {"description": "added"},
                                    "400": {"description": "bad role, customer or password"},
                                    "409": {"description": "the name exists"}, **_ERR}},
         },
         "/api/v1/users/{name}": {
-            "patch": {"summary": "New password and/or disabled flag (ends the user's sessions)",
+            "patch": {"summary": "New password, disabled flag (ends sessions), e-mail",
                       "parameters": [{"name": "name", "in": "path", "required": True,
                                       "schema": {"type": "string"}}],
                       "responses": {"200": {"description": "changed"},

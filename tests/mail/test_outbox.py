@@ -4,10 +4,15 @@ failed for good (visible on the ticket and on /metrics) when the server refuses.
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
+from unittest import mock
 
 import pytest
 
+from bridge import cli
+from bridge.accounts import users
+from tests.conftest import EXAMPLE_CONFIG
 from tests.mail.conftest import device_down, fire, notices, outbox, rows, send_pass
 from tests.peers.mail import MailServers
 
@@ -84,3 +89,69 @@ async def test_a_refused_recipient_fails_for_good_visibly(
     assert customer.status == 403
     resp = await api.client.get("/metrics")
     assert 'slabridge_mail_messages{status="failed"} 1.0' in await resp.text()
+
+
+async def test_customer_users_with_an_address_hear_their_customer_s_notices(
+    mail_servers: MailServers, mail_config, start_api, engines, clock
+) -> None:
+    contacts = [
+        {"name": "Alice Admin", "email": "alice@example.test"},
+        {"name": "Ola Nowak", "email": "ola@example.test", "language": "pl",
+         "notices": ["resolved"]},
+    ]  # fmt: skip
+    cfg = mail_config(mail_servers, contacts=contacts)
+    accounts = [  # name, customer, email, disabled
+        ("carol", "acme", "carol@example.test", False),
+        ("bob", "acme", "bob@example.test", True),  # disabled: hears nothing
+        ("acme-noaddr", "acme", None, False),
+        ("dave", "brno-bank", "dave@example.test", False),  # another customer
+        ("ola-login", "acme", "OLA@example.test", False),  # a contact who declined it
+    ]
+    with engines.write.begin() as conn:
+        for name, customer, email, disabled in accounts:
+            users.add(conn, cfg, name=name, role="customer", password="customer pw 1",
+                      now=clock.now(), customer=customer, email=email)  # fmt: skip
+            if disabled:
+                users.set_disabled(conn, name)
+    api = await start_api(cfg)
+    await fire(api, device_down())
+    results = await send_pass(api)
+    assert [r.outcome for r in results] == ["sent", "sent"]
+    sent = {r["recipient"]: (r["name"], r["language"]) for r in rows(engines, outbox)}
+    assert sent == {
+        "alice@example.test": ("Alice Admin", "en"),
+        "carol@example.test": ("carol", "en"),
+    }
+    [mail] = mail_servers.wait_for("carol@example.test", 1)
+    assert mail["Subject"].startswith("[INC-000001] We noticed a problem: ")
+
+
+def test_a_user_s_address_is_set_from_the_command_line(store_url, tmp_path, capsys) -> None:
+    store = (
+        ["--data-dir", str(tmp_path)]
+        if store_url.startswith("sqlite")
+        else ["--database-url", store_url]
+    )
+
+    def user(*argv: str) -> tuple[int, str, str]:
+        code = cli.main(
+            ["user", *argv, "--config", str(EXAMPLE_CONFIG), *store, "--password-stdin"]
+        )
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    with mock.patch("sys.stdin", io.StringIO("customer pw 1\n")):
+        assert user("add", "carol", "--role", "customer", "--customer", "acme",
+                    "--email", "carol@example.test")[0] == 0  # fmt: skip
+    assert user("list")[1].splitlines() == ["carol\tcustomer\tacme\tactive\tcarol@example.test"]
+    assert user("email", "carol", "c.ops@example.test") == (
+        0, "user carol: e-mail c.ops@example.test\n", ""
+    )
+    code, out, err = user("email", "carol", "not an address")
+    assert (code, out) == (2, "")
+    assert err == (
+        "slabridge user email: 'not an address' is not an e-mail address such as "
+        "support@example.com\n"
+    )
+    assert user("email", "carol")[1] == "user carol: no e-mail\n"
+    assert user("list")[1].splitlines() == ["carol\tcustomer\tacme\tactive"]

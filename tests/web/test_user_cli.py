@@ -70,7 +70,7 @@ async def test_the_admin_api_does_the_same(web):
                         json={"name": "zoe", "role": "engineer", "password": "zoe password",
                               "line": "L3"})
     assert made == {"name": "zoe", "role": "engineer", "customer": None, "line": "L3",
-                    "disabled": False}
+                    "disabled": False, "email": None}
     dup = await web.call("POST", "/api/v1/users", as_="admin",
                          json={"name": "zoe", "role": "engineer", "password": "zoe password"})
     assert dup.status == 409 and "exists already" in dup.body["error"]
