@@ -542,7 +542,8 @@ class ProbingConfig(Strict):
     quorum: Annotated[int, Field(ge=1)] = 1
     #: per site: the ICMP source address and the reference targets that tell probe health
     sites: dict[Identifier, ProbeSiteConfig] = Field(default_factory=dict)
-    #: a file each node appends what it probed to (one JSON line per sweep); for tests/bench
+    #: a file each node appends what it probed to (one JSON line per sweep; "{node}" in it
+    #: becomes the node's name); for tests and the benchmark
     probe_log: str | None = None
 
 

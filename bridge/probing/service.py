@@ -252,6 +252,7 @@ class Prober:
             "at": self.clock.now().isoformat(),
             "devices": devices,
         }
+        path = path.replace("{node}", self.node.name)
         with open(path, "a", encoding="utf-8") as fh:  # one short append per sweep
             fh.write(json.dumps(line) + "\n")
 
