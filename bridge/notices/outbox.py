@@ -24,6 +24,8 @@ from bridge.store.schema import notices, outbox, tickets, users
 
 SENT = "sent"
 FAILED = "failed"
+#: a notice decided while no `mail:` section is configured: nobody will send it
+SKIPPED = "skipped"
 LEASE = timedelta(minutes=5)
 
 
@@ -82,6 +84,15 @@ def customer_accounts(
     for customer_id, name, email in found:
         out[customer_id].append((name, email))
     return out
+
+
+def skip_pending(conn: sa.Connection) -> int:
+    """Without a `mail:` section no notice is ever sent: settle the pending ones as skipped so
+    they do not pile up (and are not all sent at once, weeks late, when mail is configured).
+    Recording them stays where the ticket events are written, which sees no config."""
+    return conn.execute(
+        notices.update().where(notices.c.state == PENDING).values(state=SKIPPED)
+    ).rowcount
 
 
 def _message_id(mail: MailConfig, notice_id: int, recipient: str) -> str:
@@ -223,8 +234,9 @@ def settle(
     known = {
         i: (ticket_id, recipient, attempts)
         for i, ticket_id, recipient, attempts in conn.execute(
-            sa.select(outbox.c.id, outbox.c.ticket_id, outbox.c.recipient, outbox.c.attempts)
-            .where(outbox.c.id.in_([r.outbox_id for r in results]))
+            sa.select(outbox.c.id, outbox.c.ticket_id, outbox.c.recipient, outbox.c.attempts).where(
+                outbox.c.id.in_([r.outbox_id for r in results])
+            )
         )
     }
     sent = [r.outbox_id for r in results if r.outcome == "sent"]
@@ -256,9 +268,15 @@ def for_ticket(conn: sa.Connection, ticket_id: int) -> list[dict[str, Any]]:
     """The ticket's messages and how each fared (for the ticket's page and the API)."""
     rows = conn.execute(
         sa.select(
-            outbox.c.id, outbox.c.recipient, outbox.c.status, outbox.c.attempts,
-            outbox.c.last_error, outbox.c.sent_at, outbox.c.message_id, notices.c.kind,
-        )  # fmt: skip
+            outbox.c.id,
+            outbox.c.recipient,
+            outbox.c.status,
+            outbox.c.attempts,
+            outbox.c.last_error,
+            outbox.c.sent_at,
+            outbox.c.message_id,
+            notices.c.kind,
+        )
         .join(notices, notices.c.id == outbox.c.notice_id)
         .where(outbox.c.ticket_id == ticket_id)
         .order_by(outbox.c.id)

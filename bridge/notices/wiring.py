@@ -1,12 +1,14 @@
 """Wiring for the composition root: `install(app, services, registry)` adds the verification
 routes, the outbox figures on /metrics and, with a `mail:` section, the sender job and one
-reader per IMAP mailbox."""
+reader per IMAP mailbox. Without one, a job settles the notices that ticket events still
+decide as "skipped", so they never pile up pending."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterable
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 
 from aiohttp import web
 from prometheus_client.core import GaugeMetricFamily
@@ -18,8 +20,32 @@ from bridge.notices.imap import Receiver
 from bridge.notices.sender import Sender
 from bridge.service import Services
 
+log = logging.getLogger(__name__)
+
+
+class Skipper:
+    """Without mail: pending notices become "skipped" at start and then every `interval`."""
+
+    def __init__(self, services: Services, interval: float = 60.0) -> None:
+        self.services = services
+        self.interval = interval
+
+    async def run_once(self) -> int:
+        return await self.services.write(outbox.skip_pending)
+
+    async def run_forever(self) -> None:
+        while True:
+            try:
+                await self.run_once()
+            except Exception:  # the store may be away; the next round tries again
+                log.exception("settling notices without mail failed")
+            await asyncio.sleep(self.interval)
+
+
 SENDER = web.AppKey("mail_sender", Sender)
 RECEIVERS = web.AppKey("mail_receivers", list)
+CleanupCtx = Callable[[web.Application], AsyncIterator[None]]
+SKIPPER = web.AppKey("notice_skipper", Skipper)
 
 
 class OutboxCollector:
@@ -49,6 +75,9 @@ def install(
 ) -> None:
     mail = services.cfg.mail
     if mail is None:
+        skipper = app[SKIPPER] = Skipper(services)
+        if run_jobs:
+            app.cleanup_ctx.append(_task_ctx(skipper.run_forever, "notices-skipped"))
         return
     verify.add_routes(app, services, mail.signing_key)
     api.add_routes(app, services, tokens)
@@ -71,3 +100,14 @@ def install(
                 await task
 
     app.cleanup_ctx.append(sender_ctx)
+
+
+def _task_ctx(run: Callable[[], Awaitable[None]], name: str) -> CleanupCtx:
+    async def ctx(_app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(run(), name=name)
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    return ctx

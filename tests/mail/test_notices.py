@@ -11,6 +11,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from bridge.notices import render
+from bridge.notices.wiring import SENDER, SKIPPER
 from tests.mail.conftest import device_down, fire, notices, outbox, rows, send_pass
 
 BOTH_STORES = pytest.mark.parametrize("store_url", ["sqlite", "postgres"], indirect=True)
@@ -36,6 +37,40 @@ async def test_each_customer_facing_step_is_one_notice(mail_config, start_api, e
     ]
     assert all(t == 1 for t, _k, _s in kinds(engines))
     assert manual["id"] != key
+
+
+@BOTH_STORES
+async def test_without_a_mail_section_notices_are_settled_as_skipped_not_left_pending(
+    make_config, start_api, engines
+) -> None:
+    cfg = make_config()
+    assert cfg.mail is None
+    api = await start_api(cfg)
+    [key] = (await fire(api, device_down()))["tickets"]
+    await api.assign(key, "bob")
+    await api.move(key, "resolved")
+    # decided with the events as always (batched and one-by-one intakes stay identical) ...
+    assert [(k, s) for _t, k, s in kinds(engines)] == [
+        ("proactive", "pending"),
+        ("resolved", "pending"),
+    ]
+    # ... then the job of a node without mail settles them: nothing piles up, nothing is sent
+    assert await api.app[SKIPPER].run_once() == 2
+    assert [(k, s) for _t, k, s in kinds(engines)] == [
+        ("proactive", "skipped"),
+        ("resolved", "skipped"),
+    ]
+    assert await api.app[SKIPPER].run_once() == 0
+    assert rows(engines, outbox) == []
+    assert SENDER not in api.app
+
+
+@BOTH_STORES
+async def test_with_a_mail_section_nothing_is_skipped(mail_config, start_api, engines) -> None:
+    api = await start_api(mail_config(None))
+    await fire(api, device_down())
+    assert SKIPPER not in api.app
+    assert [(k, s) for _t, k, s in kinds(engines)] == [("proactive", "pending")]
 
 
 @BOTH_STORES
