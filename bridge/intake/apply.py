@@ -33,23 +33,24 @@ def apply(
     received_at: datetime,
     now: datetime,
     writes: Writes,
-) -> int | None:
+) -> tuple[int | None, dict[str, Any] | None]:
     """Write one alert's action (decided on `facts`, read from the store as it is now); the
-    ticket id the sender is told, if any. A repeat is counted here one by one; the batched
-    path counts its repeats with `Writes.repeats` instead."""
+    ticket id the sender is told, if any, and that ticket's row when the action wrote to it.
+    A repeat is counted here one by one; the batched path counts its repeats with
+    `Writes.repeats` instead."""
     assert action.do is not Do.LOOK_CLOSER, "decided on complete facts only"
     hot = facts.hot
     if action.do is Do.REPEAT:
         assert hot is not None
         key = {"b_source": source.name, "b_identity": alert.identity}
         conn.execute(UPDATE_HOT, {**key, "last_seen": received_at, "count": hot["count"] + 1})
-        return hot["ticket_id"]
+        return hot["ticket_id"], None
     route = action.route
     assert route is not None
     if action.do is Do.KEEP_UNROUTED:
         upsert_hot(conn, writes, hot, source, alert, route, None, received_at)
         writes.wide.append(wide_row(source, alert, route, None, received_at))
-        return None
+        return None, None
     row = _ticket(conn, ctx, source, alert, action, facts, at=received_at, now=now, writes=writes)
     ticket_id = row["id"] if row is not None else None
     upsert_hot(conn, writes, hot, source, alert, route, ticket_id, received_at)
@@ -57,7 +58,7 @@ def apply(
     if action.firing_changed and row is not None and row["parent_id"] is not None:
         # a child recovered or fired again: its major incident's count follows
         incidents.recount(conn, row["parent_id"], at=received_at, now=now, events=writes.events)
-    return ticket_id
+    return ticket_id, row
 
 
 def _ticket(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 
@@ -22,8 +21,9 @@ from bridge.intake.apply import apply
 from bridge.intake.new_tickets import New, open_new
 from bridge.intake.plan import plan_alert
 from bridge.intake.result import Context, IngestResult
-from bridge.intake.rows import UNKNOWN, Writes, prefetch
+from bridge.intake.rows import Writes, prefetch
 from bridge.intake.snapshot import gather, prefetched
+from bridge.lifecycle import Status
 
 
 def ingest(
@@ -56,60 +56,93 @@ def ingest_many(conn: sa.Connection, commands: list[IngestCommand]) -> list[Inge
     results = [IngestResult() for _ in commands]
     hots, states = prefetch(conn, commands)
     w = Writes()
-    # (source, identity) whose prefetched hot row may be stale: they are gathered again
+    # keys the group changed: their hot row may be held back (`w`), so the store is brought up
+    # to date before anything reads or updates it
     touched: set[tuple[str, str]] = set()
-    # keys counted as repeats: their prefetched count is stale once the bump is flushed
+    # keys counted as repeats: their count in the store is stale until the bump is flushed
     bumped: set[tuple[str, str]] = set()
     # first sightings that open a ticket, opened together (`open_new`) before anything else
     # reads or writes tickets
     pending: list[New] = []
+    opening: set[tuple[str, str]] = set()
+
+    def open_pending() -> None:
+        done = list(pending)
+        open_new(conn, pending, w)  # clears `pending`
+        for p in done:
+            ticket_id = p.result.tickets[p.slot]
+            hots[(p.cmd.source.name, p.alert.identity)]["ticket_id"] = ticket_id
+            states[ticket_id] = {"id": ticket_id, "status": Status.NEW.value, "close_reason": None}
+        opening.clear()
+
     for cmd, result in zip(commands, results, strict=True):
         source = cmd.source
         for alert in cmd.alerts:
             key = (source.name, alert.identity)
+            if key in opening:
+                open_pending()
             outage = incidents.outage_device(source.type, alert)
-            route = None
-            if key not in touched:
-                action = plan_alert(cmd.ctx, source, alert, prefetched(hots, states, key))
-                route = action.route
-                if action.do is Do.REPEAT:
-                    n = w.repeats.get(key)
-                    w.repeats[key] = (n[0] + 1 if n else 1, cmd.received_at)
-                    bumped.add(key)
-                    result.outcomes[action.outcome] += 1
-                    ticket_id = hots[key]["ticket_id"]
-                    if ticket_id is not None:
-                        result.tickets.append(ticket_id)
-                    continue
-                if action.do is Do.OPEN and outage is None and key not in hots:
-                    assert route is not None
-                    pending.append(New(cmd, alert, route, result, len(result.tickets)))
-                    result.tickets.append(0)  # the id once opened
-                    result.outcomes["accepted"] += 1
-                    touched.add(key)
-                    continue
+            # `hots` and `states` are kept current as the group is decided (the snapshot)
+            action = plan_alert(cmd.ctx, source, alert, prefetched(hots, states, key))
+            route = action.route
+            if action.do is Do.REPEAT:
+                n = w.repeats.get(key)
+                w.repeats[key] = (n[0] + 1 if n else 1, cmd.received_at)
+                bumped.add(key)
+                hot = hots[key] = {**hots[key], "count": hots[key]["count"] + 1}
+                result.outcomes[action.outcome] += 1
+                if hot["ticket_id"] is not None:
+                    result.tickets.append(hot["ticket_id"])
+                continue
+            if action.do is Do.OPEN and outage is None:
+                assert route is not None and route.customer_id is not None
+                pending.append(New(cmd, alert, route, result, len(result.tickets)))
+                opening.add(key)
+                result.tickets.append(0)  # the id once opened
+                result.outcomes["accepted"] += 1
+                hots[key] = _hot(alert, route.customer_id, None, 1)
+                touched.add(key)
+                continue
             if pending:
-                open_new(conn, pending, w)
+                open_pending()
             if key in touched or key in bumped or outage is not None:
-                # facts are read again: write what they must see
+                # held-back writes this alert reads or updates go out first
                 w.flush(conn)
-                known: Any = UNKNOWN
-            else:
-                known = hots.get(key)
-            facts = gather(conn, source, alert, outage, hot=known)
+            facts = gather(conn, source, alert, outage, hot=hots.get(key))
             action = plan_alert(cmd.ctx, source, alert, facts, route)
-            ticket_id = apply(
+            ticket_id, row = apply(
                 conn, cmd.ctx, source, alert, action, facts,
                 received_at=cmd.received_at, now=cmd.now, writes=w,
             )  # fmt: skip
+            old = facts.hot
+            if action.do is Do.REPEAT:
+                assert old is not None
+                hots[key] = {**old, "count": old["count"] + 1}
+            else:
+                assert action.route is not None
+                count = old["count"] + 1 if old is not None else 1
+                hots[key] = _hot(alert, action.route.customer_id, ticket_id, count)
+            if row is not None:
+                states[row["id"]] = row
             touched.add(key)
             result.outcomes[action.outcome] += 1
             if ticket_id is not None:
                 result.tickets.append(ticket_id)
     if pending:
-        open_new(conn, pending, w)
+        open_pending()
     w.flush(conn)
     return results
+
+
+def _hot(alert: Alert, customer_id: str | None, ticket_id: int | None, count: int) -> dict:
+    """An alert key's hot row as the group left it (the columns `rows.prefetch` reads)."""
+    return {
+        "identity": alert.identity,
+        "customer_id": customer_id,
+        "ticket_id": ticket_id,
+        "status": alert.status.value,
+        "count": count,
+    }
 
 
 @dataclass(frozen=True, slots=True)
