@@ -37,6 +37,7 @@ from bridge.intake import Context
 from bridge.intake.service import INTAKE, AlertIntake
 from bridge.metrics import METRICS, Metrics
 from bridge.metrics import add_routes as metrics_routes
+from bridge.metrics.sla_clocks import SlaCollector
 from bridge.nodes import wiring as nodes_wiring
 from bridge.nodes.identity import Node
 from bridge.notices import wiring as notices_wiring
@@ -124,7 +125,7 @@ def build_app(
     writer.on_fallback = lambda _cause: app[METRICS].batch_fallbacks.inc()
     policies = sla_live.Policies.from_config(cfg)
     app[sla_api.POLICIES] = policies
-    app[METRICS].registry.register(sla_live.SlaCollector(cfg, engines.read, policies, clock))
+    app[METRICS].register(SlaCollector(cfg, engines.read, policies, clock))
 
     async def writer_ctx(_app: web.Application) -> AsyncIterator[None]:
         writer.start()

@@ -1,6 +1,7 @@
-"""Live SLA clocks in the service: config → sla/ policies, event log → clocks, warnings, metrics.
+"""Live SLA clocks in the service: config → sla/ policies, event log → clocks and warnings.
 
 sla/ is pure; this module feeds it what the store holds and "now" from the injected clock.
+The live SLA gauges on /metrics are bridge.metrics.sla_clocks.SlaCollector.
 """
 
 from __future__ import annotations
@@ -12,14 +13,12 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.registry import Collector
 
 import sla
 from bridge import tickets as tk
 from bridge.config import Config
 from bridge.config.models import CalendarConfig, _expand_days
-from bridge.lifecycle import Priority, Status
+from bridge.lifecycle import Status
 from bridge.store.schema import ticket_events, tickets
 
 log = logging.getLogger(__name__)
@@ -152,43 +151,6 @@ def _open_histories(conn: sa.Connection) -> Iterator[tuple[dict, list[dict]]]:
         yield r, by_ticket[r["id"]]
 
 
-_CLOCK_KIND_LIST = sorted(sla.CLOCK_KINDS)
-
-
-def _open_clock_histories(
-    conn: sa.Connection,
-) -> tuple[list[sa.Row], dict[int, list[sla.ClockEvent]]]:
-    """The collector's view of the open tickets: only the columns it reads, and only the
-    events that move a clock (read in one query, straight into ``sla.ClockEvent``)."""
-    rows = conn.execute(
-        sa.select(
-            tickets.c.id, tickets.c.customer_id, tickets.c.priority, tickets.c.status,
-            tickets.c.origin,
-        ).where(tickets.c.status != Status.CLOSED.value)
-    ).all()  # fmt: skip
-    by_ticket: dict[int, list[sla.ClockEvent]] = {r[0]: [] for r in rows}
-    if not rows:
-        return rows, by_ticket
-    events = conn.execute(
-        sa.select(
-            ticket_events.c.ticket_id, ticket_events.c.at, ticket_events.c.seq,
-            ticket_events.c.kind, ticket_events.c.data,
-        )
-        .select_from(ticket_events.join(tickets, tickets.c.id == ticket_events.c.ticket_id))
-        .where(
-            tickets.c.status != Status.CLOSED.value,
-            ticket_events.c.kind.in_(_CLOCK_KIND_LIST),
-        )
-        .order_by(ticket_events.c.ticket_id, ticket_events.c.seq)
-    )  # fmt: skip
-    event = sla.ClockEvent
-    for ticket_id, at, seq, kind, data in events:
-        history = by_ticket.get(ticket_id)
-        if history is not None:  # a ticket opened between the two reads waits a scrape
-            history.append(event(at, seq, kind, data))
-    return rows, by_ticket
-
-
 @dataclass(frozen=True, slots=True)
 class Due:
     ticket_id: int
@@ -243,75 +205,3 @@ def record_due(conn: sa.Connection, items: list[Due], now: datetime) -> int:
         tk.record(conn, row, d.kind, d.at, SLA_ACTOR, d.data, now=now)
         written += 1
     return written
-
-
-class SlaCollector(Collector):
-    """Open tickets at risk or breached, and the smallest time to breach, computed at scrape
-    time from the store and the injected clock. Labels: configured customers × P1..P4."""
-
-    def __init__(self, cfg: Config, engine: sa.Engine, policies: Policies, clock: Any) -> None:
-        self._cfg = cfg
-        self._engine = engine
-        self._policies = policies
-        self._clock = clock
-
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        now = self._clock.now()
-        customers = [c.id for c in self._cfg.customers]
-        keys = [(c, p.value) for c in customers for p in Priority]
-        at_risk = dict.fromkeys(keys, 0)
-        breached = dict.fromkeys(keys, 0)
-        to_breach: dict[tuple[str, str], float] = {}
-        open_count: dict[tuple[str, str, str, str], int] = {}
-        by_customer = self._policies.by_customer
-        warning_share = self._policies.warning_share
-        with self._engine.connect() as conn:
-            rows, histories = _open_clock_histories(conn)
-        for ticket_id, cust, priority, status, origin in rows:
-            policy = by_customer.get(cust)
-            if policy is None:
-                continue
-            okey = (cust, priority, status, origin)
-            open_count[okey] = open_count.get(okey, 0) + 1
-            history = histories[ticket_id]
-            if not history:
-                continue  # opened after the events were read: counted, clocks next scrape
-            clocks = sla.ticket_clocks(history, policy, now)
-            key = (cust, clocks.priority)
-            share = warning_share[cust]
-            running = [c for c in (clocks.reaction, clocks.resolution) if not c.stopped]
-            if any(c.state == "breached" for c in running):
-                breached[key] += 1
-            elif any(c.elapsed_seconds >= share * c.target_seconds for c in running):
-                at_risk[key] += 1
-            for c in running:
-                if c.state == "running":
-                    to_breach[key] = min(to_breach.get(key, float("inf")), c.remaining_seconds)
-        g_risk = GaugeMetricFamily(
-            "slabridge_sla_tickets_at_risk",
-            "Open tickets past the warning share of a target, not yet breached",
-            labels=["customer", "priority"],
-        )
-        g_breach = GaugeMetricFamily(
-            "slabridge_sla_tickets_breached",
-            "Open tickets whose reaction or resolution target is breached",
-            labels=["customer", "priority"],
-        )
-        g_next = GaugeMetricFamily(
-            "slabridge_sla_time_to_breach_seconds",
-            "Smallest business time left before a running clock breaches its target",
-            labels=["customer", "priority"],
-        )
-        for key in keys:
-            g_risk.add_metric(list(key), at_risk[key])
-            g_breach.add_metric(list(key), breached[key])
-        for key, value in sorted(to_breach.items()):
-            g_next.add_metric(list(key), value)
-        g_open = GaugeMetricFamily(
-            "slabridge_tickets_open",
-            "Open (not closed) tickets by customer, priority, status and origin",
-            labels=["customer", "priority", "status", "origin"],
-        )
-        for okey, n in sorted(open_count.items()):
-            g_open.add_metric(list(okey), n)
-        yield from (g_risk, g_breach, g_next, g_open)

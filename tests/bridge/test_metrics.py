@@ -19,7 +19,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from bridge.config import Config
 from bridge.lifecycle import Origin, Priority, Status
 from bridge.metrics import ICMP_MODES, OUTCOMES, PROBE_CHECKS, UNKNOWN_SOURCE, Metrics
-from bridge.store.schema import device_states
+from bridge.metrics.collectors import TicketTotalsCollector
+from bridge.store.schema import device_states, tickets
 from tests.bridge.ingest_fixtures import am_alert, am_payload, post
 from tests.conftest import REPO, Api
 from tests.peers.alertmanager import amtool_binary
@@ -148,6 +149,36 @@ async def test_ticket_totals_are_counted_in_the_store(api: Api) -> None:
     # the open-ticket gauge agrees with the store
     open_total = sum(v for (n, _), v in _samples(text).items() if n == "slabridge_tickets_open")
     assert open_total == 2
+
+
+def _full_totals(engine: sa.Engine) -> dict[tuple[str, str], tuple[int, int]]:
+    closed = sa.func.sum(sa.case((tickets.c.status == Status.CLOSED.value, 1), else_=0))
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(tickets.c.customer_id, tickets.c.origin, sa.func.count(), closed).group_by(
+                tickets.c.customer_id, tickets.c.origin
+            )
+        ).all()
+    return {(c, o): (int(n), int(k or 0)) for c, o, n, k in rows}
+
+
+async def test_ticket_totals_kept_between_scrapes_equal_a_full_count(api: Api) -> None:
+    """Tickets up to a settled id are counted once; later ones and closes still show."""
+    ticks = [0.0]
+    engine = api.services.engines.read
+    totals = TicketTotalsCollector(api.services.cfg, engine, settle=10, monotonic=lambda: ticks[0])
+    made: list[str] = []
+    for round_ in range(4):
+        for origin in ("phone", "email"):
+            made.append((await api.create(priority="P3", origin=origin))["id"])
+        if round_ >= 1:  # close a ticket whose id has settled by now, and a fresh one
+            await api.move(made[round_ - 1], "closed", close_reason="duplicate")
+            await api.move(made[-1], "closed", close_reason="duplicate")
+        counts = totals.counts()
+        full = _full_totals(engine)
+        assert {k: v for k, v in counts.items() if v != (0, 0)} == full
+        ticks[0] += 11  # the ids seen so far settle before the next round
+    assert full[("acme", "phone")] == (4, 2)
 
 
 def _interval(dev: str, state: str, start: datetime, end: datetime | None) -> dict:

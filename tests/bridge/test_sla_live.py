@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
+import sla
 from bridge import jobs
 from bridge.api.sla import POLICIES
+from bridge.metrics import METRICS
+from bridge.metrics.sla_clocks import KeptTicket, SlaCollector, figures_of
 from tests.conftest import Api
 
 
@@ -114,3 +119,82 @@ async def test_metrics_follow_the_injected_clock(api: Api) -> None:
     assert _gauge(text, "slabridge_sla_tickets_at_risk", customer="acme", priority="P1") == 0
     # series exist for every configured customer and priority, at zero when nothing is open
     assert _gauge(text, "slabridge_sla_tickets_breached", customer="ops", priority="P4") == 0
+
+
+# -- the live gauges fold only what changed since the last scrape ------------------------------
+
+_BUSINESS = sla.Calendar.business_hours(
+    "Europe/Prague", {d: ["08:00-12:00", "13:00-17:00"] for d in range(5)}, name="office"
+)
+_POLICY = sla.SlaPolicy(
+    targets={
+        "P1": sla.PriorityTargets(900, 4 * 3600, sla.Calendar.always("24x7")),
+        "P2": sla.PriorityTargets(3600, 8 * 3600, _BUSINESS),
+        "P3": sla.PriorityTargets(4 * 3600, 3 * 86400, _BUSINESS),
+    },
+    pause_statuses=frozenset({"waiting"}),
+)
+_STATUSES = ("new", "in_progress", "waiting", "resolved")
+_STEP = st.tuples(
+    st.integers(min_value=0, max_value=30 * 3600),  # how far the clock moves first
+    st.sampled_from(("assign", "status", "priority", "nothing", "scrape-only")),
+    st.integers(min_value=0, max_value=3),  # which status / priority / assignee
+    st.booleans(),  # scrape after this step?
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(start_prio=st.sampled_from(("P1", "P2", "P3")), steps=st.lists(_STEP, max_size=14))
+def test_kept_clocks_equal_a_full_replay_at_every_scrape(
+    start_prio: str, steps: list[tuple[int, str, int, bool]]
+) -> None:
+    now = datetime(2026, 10, 2, 16, 30, 15, tzinfo=UTC)  # a Friday, near closing time
+    log = [sla.ClockEvent(now, 1, "created", {"priority": start_prio, "status": "new"})]
+    status, prio = "new", start_prio
+    kept = KeptTicket()
+    kept.add(log, 1)
+    unread: list[sla.ClockEvent] = []
+    for seconds, action, pick, scrape in steps:
+        now += timedelta(seconds=seconds)
+        seq = len(log) + len(unread) + 1
+        event = None
+        if action == "assign":
+            event = sla.ClockEvent(now, seq, "assigned", {"assignee": f"eng{pick}"})
+        elif action == "status" and _STATUSES[pick] != status:
+            event = sla.ClockEvent(
+                now, seq, "status_changed", {"from": status, "to": _STATUSES[pick]}
+            )
+            status = _STATUSES[pick]
+        elif action == "priority" and ("P1", "P2", "P3")[pick % 3] != prio:
+            new = ("P1", "P2", "P3")[pick % 3]
+            event = sla.ClockEvent(now, seq, "priority_changed", {"from": prio, "to": new})
+            prio = new
+        if event is not None:
+            unread.append(event)
+        if scrape or action == "scrape-only":
+            kept.add(unread, seq)  # what a scrape reads: the events since the last one
+            log += unread
+            unread = []
+            full = figures_of(sla.ticket_clocks(log, _POLICY, now))
+            assert kept.figures(_POLICY, now) == full
+
+
+async def test_a_scrape_reads_the_events_of_changed_tickets_only(api: Api) -> None:
+    first = await api.create(priority="P1", origin="phone")
+    await api.create(priority="P2", origin="phone")
+    collector = next(
+        c
+        for c in api.app[METRICS].registry._collector_to_names
+        if isinstance(c, SlaCollector)  # noqa: SLF001
+    )
+    await _metrics(api)
+    before = collector.refetched
+    api.clock.advance(timedelta(minutes=5))
+    await _metrics(api)
+    assert collector.refetched == before  # nothing was written: no events read
+    await api.assign(first["id"], "alice")
+    api.clock.advance(timedelta(minutes=20))
+    text = await _metrics(api)
+    assert collector.refetched == before + 1
+    # P1 after 25 min: reaction met at 5 min, resolution 4 h - 25 min left
+    assert _to_breach(text) == 4 * 3600 - 25 * 60
