@@ -340,3 +340,86 @@ def test_a_flood_in_one_group_commit_correlates_like_one_by_one(cfg, engines):
                 .order_by(ticket_events.c.seq)
             ).mappings()
             assert projection.rebuild(events) == {k: v for k, v in row.items() if k != "id"}
+
+
+# -- the planner (pure: no database) -------------------------------------------------------------
+
+
+def _plan(cfg, a: Alert, hot=None, ticket=None, **facts):
+    from bridge.intake.plan import plan_alert
+    from bridge.intake.snapshot import Facts
+
+    ctx = Context(cfg, Router(cfg))
+    return plan_alert(ctx, cfg.source("prometheus"), a, Facts(hot, ticket, **facts))
+
+
+def _hot(status: str, customer: str | None = "acme", ticket_id: int | None = 7) -> dict:
+    return {"identity": "x", "customer_id": customer, "ticket_id": ticket_id,
+            "status": status, "count": 3}  # fmt: skip
+
+
+def _ticket(status: str, close_reason: str | None = None, customer: str = "acme") -> dict:
+    return {"id": 7, "status": status, "close_reason": close_reason, "customer_id": customer}
+
+
+def test_planner_counts_the_same_state_again_and_reopens_only_what_was_really_closed(cfg):
+    from bridge.intake.actions import Do
+
+    acme = {"device": "acme-db"}
+    firing = alert("x", acme)
+    a = _plan(cfg, firing, _hot("acknowledged"), _ticket("in_progress"))
+    assert (a.do, a.outcome) == (Do.REPEAT, "duplicate")
+    # closed as a duplicate or false alarm: firing again is still a repeat
+    a = _plan(cfg, firing, _hot("firing"), _ticket("closed", "duplicate"))
+    assert a.do is Do.REPEAT
+    # closed after being resolved: a new ticket related to the old one
+    a = _plan(cfg, firing, _hot("firing"), _ticket("closed", "resolved"))
+    assert (a.do, a.outcome) == (Do.REOPEN, "accepted")
+    # firing again during verification: back to work
+    assert _plan(cfg, firing, _hot("resolved"), _ticket("resolved")).do is Do.RESUME
+    assert _plan(cfg, firing, _hot("resolved"), _ticket("resolved")).firing_changed
+    # a kept alert that still routes nowhere is a repeat; once it routes, it opens a ticket
+    kept = _hot("firing", customer=None, ticket_id=None)
+    a = _plan(cfg, alert("x", {"device": "nowhere"}), kept)
+    assert (a.do, a.outcome) == (Do.REPEAT, "unrouted")
+    a = _plan(cfg, firing, kept)
+    assert (a.do, a.route.customer_id, a.route.device_id) == (Do.OPEN, "acme", "acme-db")
+    assert _plan(cfg, alert("y", {"device": "nowhere"})).do is Do.KEEP_UNROUTED
+
+
+def test_planner_resolves_on_recovery_only_for_customers_who_ask_and_tickets_being_worked(cfg):
+    from bridge.intake.actions import Do
+
+    bank = {"instance": "127.0.20.1:9100"}
+    resolved = alert("x", bank, status="resolved")
+    hot = _hot("firing", customer="brno-bank")
+    a = _plan(cfg, resolved, hot, _ticket("in_progress", customer="brno-bank"))
+    assert (a.do, a.resolve, a.firing_changed) == (Do.RECOVER, True, True)
+    # nobody accepted it yet: only recorded
+    a = _plan(cfg, resolved, hot, _ticket("new", customer="brno-bank"))
+    assert (a.do, a.resolve) == (Do.RECOVER, False)
+    # acme leaves it to the engineer
+    a = _plan(cfg, alert("x", {"device": "acme-db"}, status="resolved"), _hot("firing"),
+              _ticket("in_progress"))  # fmt: skip
+    assert (a.do, a.resolve) == (Do.RECOVER, False)
+    # another check still finds the device silent: the ticket stays as it is
+    a = _plan(cfg, resolved, hot, _ticket("in_progress", customer="brno-bank"),
+              outage_goes_on=True)  # fmt: skip
+    assert a.do is Do.RECOVER_OUTAGE_GOES_ON
+    # a recovery after the ticket was closed only moves the key
+    assert _plan(cfg, resolved, hot, _ticket("closed", "resolved")).do is Do.NOTE_ONLY
+
+
+def test_planner_asks_for_more_facts_than_the_prefetched_snapshot_holds(cfg):
+    from bridge.intake.actions import Do
+    from bridge.intake.plan import plan_alert
+    from bridge.intake.snapshot import Facts
+
+    ctx = Context(cfg, Router(cfg))
+    src = cfg.source("prometheus")
+    state = {"id": 7, "status": "in_progress", "close_reason": None}  # no customer_id
+    facts = Facts(_hot("firing"), state, complete=False)
+    resolved = alert("x", {"device": "acme-db"}, status="resolved")
+    assert plan_alert(ctx, src, resolved, facts).do is Do.LOOK_CLOSER
+    # a repeat needs nothing more
+    assert plan_alert(ctx, src, alert("x", {"device": "acme-db"}), facts).do is Do.REPEAT
