@@ -42,8 +42,11 @@ class Leases:
         until = self.held.get((device_id, kind))
         return until is not None and until > now
 
-    def step(self, conn: sa.Connection, now: datetime) -> tuple[set[Target], set[Target]]:
-        """Renew, give back beyond the share, claim up to it; (gained, lost) targets."""
+    def step(
+        self, conn: sa.Connection, now: datetime, busy: frozenset[Target] = frozenset()
+    ) -> tuple[set[Target], set[Target]]:
+        """Renew, give back beyond the share (never a target in a running sweep: a target is
+        probed by one node of its site at a time), claim up to it; (gained, lost) targets."""
         before = {t for t, until in self.held.items() if until > now}
         if not self.seeded:
             seed(conn, self.site, self.targets)
@@ -60,7 +63,7 @@ class Leases:
         live = live_nodes(conn, self.site, now, self.ttl) | {self.node}
         share, most = fair_share(len(self.targets), len(live), self.margin)
         if len(mine) > most:
-            extra = sorted(mine)[share:]
+            extra = sorted(mine - busy)[: len(mine) - share]
             give_back(conn, self.node, extra)
             mine -= set(extra)
         elif len(mine) < share:

@@ -80,6 +80,7 @@ class Prober:
         #: (device, "icmp" | "snmp") -> how many times this node probed it (tests, bench)
         self.probed: dict[tuple[str, str], int] = {}
         self._sweep: dict[str, list[str]] = {}
+        self._busy: set[tuple[str, str]] = set()
         self.health = health.SiteHealth(self.node, self.site_cfg)
         self._lease_task: asyncio.Task[None] | None = None
         self._renewed = datetime.min.replace(tzinfo=UTC)
@@ -170,7 +171,10 @@ class Prober:
     # -- leases ----------------------------------------------------------------------------
 
     def owns(self, device_id: str, kind: str) -> bool:
-        return self.leases.owns(device_id, kind, self.clock.now())
+        if not self.leases.owns(device_id, kind, self.clock.now()):
+            return False
+        self._busy.add((device_id, kind))  # in a sweep now: not given back until it ends
+        return True
 
     async def renew_if_due(self) -> None:
         """Before a batch: a lease round when a third of the TTL has passed since the last."""
@@ -182,7 +186,7 @@ class Prober:
         now = self.clock.now()
 
         def step(conn: sa.Connection) -> tuple[set[Any], set[Any], set[str]]:
-            gained, lost = self.leases.step(conn, now)
+            gained, lost = self.leases.step(conn, now, busy=frozenset(self._busy))
             return gained, lost, quorum.live_sites(conn, now, self.cfg.probing.lease_ttl)
 
         gained, lost, sites = await self.services.write(step)
@@ -235,12 +239,13 @@ class Prober:
         restart's unknown gap begins at the last probe actually observed."""
         if self.metrics is not None:
             self.metrics.probe_cycle(seconds)
-        self._log_sweep(kind)
+        self._log_sweep(kind, seconds)
+        self._busy = {t for t in self._busy if t[1] != kind}
         if kind == "icmp":
             await health.after_cycle(self)
         await self.flush()
 
-    def _log_sweep(self, kind: str) -> None:
+    def _log_sweep(self, kind: str, seconds: float) -> None:
         devices = self._sweep.pop(kind, [])
         path = self.cfg.probing.probe_log
         if not path or not devices:
@@ -249,7 +254,7 @@ class Prober:
             "node": self.node.name,
             "site": self.site,
             "check": kind,
-            "at": self.clock.now().isoformat(),
+            "at": (self.clock.now() - timedelta(seconds=seconds)).isoformat(),  # its start
             "devices": devices,
         }
         path = path.replace("{node}", self.node.name)
