@@ -13,15 +13,14 @@ import sqlalchemy as sa
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from bridge import tickets as tk
-from bridge.alert import Alert, AlertStatus, ParseError
+from bridge.alert import Alert, ParseError
 from bridge.api import openapi
 from bridge.api.auth import principal
 from bridge.api.errors import ApiError, decode_json, read_body, read_model
 from bridge.api.tickets import SERVICES, TOKENS
 from bridge.config import Role, SourceConfig
 from bridge.intake import IngestResult
-from bridge.intake.alert_tickets import open_ticket
+from bridge.intake.kept import NotKept
 from bridge.intake.service import INTAKE
 from bridge.metrics import METRICS
 from bridge.routing import Route
@@ -195,64 +194,11 @@ async def route_unrouted(request: web.Request) -> web.Response:
                 {"path": "device", "message": f"unknown device '{body.device}' for this customer"}
             ],
         )
-    ctx = request.app[INTAKE].context
-    now = svc.now()
-
-    def run(conn: sa.Connection) -> int:
-        key = (alert_keys.c.source == body.source, alert_keys.c.identity == body.identity)
-        hot = conn.execute(sa.select(alert_keys).where(*key)).mappings().first()
-        if hot is None or hot["customer_id"] is not None:
-            raise ApiError(404, "no such unrouted alert")
-        last = (
-            conn.execute(
-                sa.select(alerts)
-                .where(alerts.c.source == body.source, alerts.c.identity == body.identity)
-                .order_by(alerts.c.id.desc())
-                .limit(1)
-            )
-            .mappings()
-            .one()
-        )
-        alert = Alert(
-            source=source.type,
-            identity=body.identity,
-            status=AlertStatus(last["status"]),
-            title=last["title"],
-            severity=last["severity"],
-            labels=last["labels"],
-            annotations=last["annotations"],
-            starts_at=last["starts_at"],
-            ends_at=last["ends_at"],
-            raw=last["raw"],
-        )
-        route = Route(body.customer, body.device)
-        row = open_ticket(conn, ctx, source, alert, route, at=hot["first_seen"], now=now)
-        row = tk.comment(
-            conn,
-            row,
-            f"routed by {who.name} after arriving unrouted",
-            at=now,
-            actor=who.name,
-            now=now,
-        )
-        conn.execute(
-            sa.update(alert_keys)
-            .where(*key)
-            .values(customer_id=body.customer, device_id=body.device, ticket_id=row["id"])
-        )
-        conn.execute(
-            sa.update(alerts)
-            .where(alerts.c.source == body.source, alerts.c.identity == body.identity)
-            .values(
-                customer_id=body.customer,
-                device_id=body.device,
-                ticket_id=row["id"],
-                unrouted=False,
-            )
-        )
-        return row["id"]
-
-    ticket_id = await svc.write(run)
+    route = Route(body.customer, body.device)
+    try:
+        ticket_id = await request.app[INTAKE].route_kept(source, body.identity, route, by=who.name)
+    except NotKept:
+        raise ApiError(404, "no such unrouted alert") from None
     return web.json_response({"ticket": svc.keys.format(ticket_id)}, status=201)
 
 

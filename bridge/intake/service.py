@@ -15,8 +15,10 @@ from aiohttp import web
 from bridge.alert import Alert
 from bridge.config import SourceConfig
 from bridge.intake.engine import IngestCommand
+from bridge.intake.kept import route_kept
 from bridge.intake.result import Context, IngestResult
 from bridge.metrics import Metrics
+from bridge.routing import Route
 from bridge.service import Services
 
 
@@ -55,6 +57,15 @@ class AlertIntake:
         for outcome, n in result.outcomes.items():
             self.metrics.alerts.labels(label, outcome).inc(n)
         return result
+
+    async def route_kept(
+        self, source: SourceConfig, identity: str, route: Route, *, by: str
+    ) -> int:
+        """An admin routes a kept alert: its ticket opens (see `kept.route_kept`); the id."""
+        now = self.services.now()
+        return await self.services.write(
+            lambda conn: route_kept(conn, self.context, source, identity, route, by=by, now=now)
+        )
 
 
 INTAKE = web.AppKey("intake", AlertIntake)
