@@ -10,6 +10,7 @@ Where each decision lives (README, "Architecture"):
 - correlation (major incidents, one device outage = one ticket): `bridge.incidents`, which the
   batched opening of new tickets (`new_tickets`) mirrors and the property test holds equal;
 - the rows it writes: `rows` (hot row, wide row, held-back multi-row writes);
+- routing a kept alert by hand: `kept.route_kept` (`AlertIntake.route_kept`);
 - the service sources call, with metrics per source: `service.AlertIntake.take`.
 """
 
