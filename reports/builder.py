@@ -57,6 +57,9 @@ DEFINITIONS = (
     "Every second of the month is accounted once per device: maintenance first, then the "
     "monitored state (up, degraded, down, unreachable, unconfirmed failures), else unknown; "
     "the parts add up to the period.",
+    "A device probed from several sites is down when its SLA policy's availability_from says "
+    "so: quorum (as many sites as probing.quorum), any one site, or all of its sites; a site "
+    "whose probes are impaired counts as unknown (time without trustworthy data), never down.",
     "A clock stops at its event (reaction: the first assignment, or a resolution before any; "
     "resolution: resolved or closed); a breached clock is still running, paused or stopped.",
 )
