@@ -255,6 +255,7 @@ class Prober:
             "site": self.site,
             "check": kind,
             "at": (self.clock.now() - timedelta(seconds=seconds)).isoformat(),  # its start
+            "seconds": round(seconds, 4),
             "devices": devices,
         }
         path = path.replace("{node}", self.node.name)
