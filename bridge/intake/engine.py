@@ -21,7 +21,7 @@ from bridge.intake.apply import apply
 from bridge.intake.new_tickets import New, open_new
 from bridge.intake.plan import plan_alert
 from bridge.intake.result import Context, IngestResult
-from bridge.intake.rows import Writes, prefetch
+from bridge.intake.rows import UNKNOWN, Writes, prefetch
 from bridge.intake.snapshot import gather, prefetched
 from bridge.lifecycle import Status
 
@@ -88,11 +88,11 @@ def ingest_many(conn: sa.Connection, commands: list[IngestCommand]) -> list[Inge
             if action.do is Do.REPEAT:
                 n = w.repeats.get(key)
                 w.repeats[key] = (n[0] + 1 if n else 1, cmd.received_at)
-                bumped.add(key)
-                hot = hots[key] = {**hots[key], "count": hots[key]["count"] + 1}
+                bumped.add(key)  # its count in `hots` is stale from here: read again below
                 result.outcomes[action.outcome] += 1
-                if hot["ticket_id"] is not None:
-                    result.tickets.append(hot["ticket_id"])
+                ticket_id = hots[key]["ticket_id"]
+                if ticket_id is not None:
+                    result.tickets.append(ticket_id)
                 continue
             if action.do is Do.OPEN and outage is None:
                 assert route is not None and route.customer_id is not None
@@ -108,20 +108,22 @@ def ingest_many(conn: sa.Connection, commands: list[IngestCommand]) -> list[Inge
             if key in touched or key in bumped or outage is not None:
                 # held-back writes this alert reads or updates go out first
                 w.flush(conn)
-            facts = gather(conn, source, alert, outage, hot=hots.get(key))
+            facts = gather(
+                conn, source, alert, outage, hot=UNKNOWN if key in bumped else hots.get(key)
+            )
             action = plan_alert(cmd.ctx, source, alert, facts, route)
             ticket_id, row = apply(
                 conn, cmd.ctx, source, alert, action, facts,
                 received_at=cmd.received_at, now=cmd.now, writes=w,
             )  # fmt: skip
             old = facts.hot
-            if action.do is Do.REPEAT:
-                assert old is not None
-                hots[key] = {**old, "count": old["count"] + 1}
-            else:
+            if action.do is not Do.REPEAT:  # a repeat leaves all but the count as it was
                 assert action.route is not None
                 count = old["count"] + 1 if old is not None else 1
                 hots[key] = _hot(alert, action.route.customer_id, ticket_id, count)
+            elif key not in bumped:
+                assert old is not None
+                hots[key] = {**old, "count": old["count"] + 1}
             if row is not None:
                 states[row["id"]] = row
             touched.add(key)

@@ -21,6 +21,8 @@ from bridge.routing import Route
 _FIRING = AlertStatus.FIRING.value
 _STILL_FIRING = (AlertStatus.FIRING.value, AlertStatus.ACKNOWLEDGED.value)
 _QUIET_CLOSE = (CloseReason.DUPLICATE, CloseReason.FALSE_ALARM)
+#: the common case, answered without routing again or allocating (a repeat of a routed key)
+_ROUTED_REPEAT = Action(Do.REPEAT, "duplicate")
 
 
 def firing(status: str | None) -> bool:
@@ -60,6 +62,8 @@ def plan_alert(
         route = ctx.router.route(alert, source.routing)
     if is_repeat(alert, facts, route):
         assert hot is not None
+        if route is None:
+            return _ROUTED_REPEAT
         return Action(Do.REPEAT, "unrouted" if hot["customer_id"] is None else "duplicate", route)
     if route is None:
         route = ctx.router.route(alert, source.routing)
