@@ -78,8 +78,8 @@ PATHS: dict[str, dict[str, dict]] = {
     },
     "/api/v1/tickets/{id}/comments": {
         "post": _ticket_op(
-            "Add a comment: an engineer's is internal unless `visibility` is `customer`; a customer's "
-            "is always to the customer (on a resolved ticket it reopens it)",
+            "Add a comment: an engineer's is internal unless `visibility` is `customer`; "
+            "a customer's is always to the customer (on a resolved ticket it reopens it)",
             t.Comment,
         )
     },
