@@ -18,7 +18,7 @@ import sqlalchemy as sa
 import sla
 from bridge.config import Config
 from bridge.sla_live import Policies
-from bridge.store.schema import device_states, maintenance, ticket_events, tickets
+from bridge.store.schema import device_states, maintenance, outbox, ticket_events, tickets
 from reports import (
     CustomerInfo,
     DeviceInfo,
@@ -115,6 +115,28 @@ def _devices(cfg: Config, customer_id: str) -> list[DeviceInfo]:
     ]
 
 
+def _first_notices(
+    conn: sa.Connection, customer_id: str, lo: datetime, hi: datetime
+) -> dict[int, datetime]:
+    """When each ticket of the month had its first customer notice sent (one query)."""
+    first = sa.func.min(outbox.c.sent_at)
+    return {
+        r.ticket_id: r.first
+        for r in conn.execute(
+            sa.select(outbox.c.ticket_id, first.label("first"))
+            .join(tickets, tickets.c.id == outbox.c.ticket_id)
+            .where(
+                tickets.c.customer_id == customer_id,
+                tickets.c.entered_at >= lo,
+                tickets.c.entered_at < hi,
+                outbox.c.sent_at.is_not(None),
+                outbox.c.sent_at <= hi,
+            )
+            .group_by(outbox.c.ticket_id)
+        )
+    }
+
+
 def load_input(
     conn: sa.Connection,
     cfg: Config,
@@ -142,6 +164,7 @@ def load_input(
         .order_by(tickets.c.id)
     ).all()
     events: dict[int, list[sla.ClockEvent]] = {r.id: [] for r in rows}
+    ratings: dict[int, list[int]] = {r.id: [] for r in rows}
     ids = list(events)
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
@@ -152,14 +175,19 @@ def load_input(
             )
             .where(
                 ticket_events.c.ticket_id.in_(chunk),
-                ticket_events.c.kind.in_(sorted(sla.CLOCK_KINDS)),
+                ticket_events.c.kind.in_(sorted(sla.CLOCK_KINDS | {"commented"})),
                 ticket_events.c.at <= hi,
             )
             .order_by(ticket_events.c.ticket_id, ticket_events.c.seq)
         ):
-            events[ev.ticket_id].append(sla.ClockEvent(ev.at, ev.seq, ev.kind, ev.data))
+            if ev.kind != "commented":
+                events[ev.ticket_id].append(sla.ClockEvent(ev.at, ev.seq, ev.kind, ev.data))
+            elif isinstance(rating := (ev.data or {}).get("rating"), int) and 1 <= rating <= 5:
+                ratings[ev.ticket_id].append(rating)  # the customer's "It works" rating
+    first_notice = _first_notices(conn, customer_id, lo, hi)
     ticket_infos = [
-        TicketInfo(r.id, r.title, r.device_id, r.origin, tuple(events[r.id]), r.alertname)
+        TicketInfo(r.id, r.title, r.device_id, r.origin, tuple(events[r.id]), r.alertname,
+                   tuple(ratings[r.id]), first_notice.get(r.id))
         for r in rows
     ]
 

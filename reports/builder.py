@@ -31,6 +31,7 @@ import pandas as pd
 import sla
 from reports.calendar_rules import HOLIDAYS_VERSION, describe_calendar
 from reports.figures import STATE_COLUMNS, Engine, Figures, compute, gc_paused
+from reports.loop import LOOP_COLUMNS, engineer_ratings, loop_row, ticket_loop
 from reports.model import PROACTIVE_ORIGINS, ReportInput
 from reports.recurring import recurring_rows
 from reports.timefmt import iso_local, iso_one
@@ -60,6 +61,16 @@ DEFINITIONS = (
     "A device probed from several sites is down when its SLA policy's availability_from says "
     "so: quorum (as many sites as probing.quorum), any one site, or all of its sites; a site "
     "whose probes are impaired counts as unknown (time without trustworthy data), never down.",
+    "Verification per ticket: reopened when it went back from resolved to work at least once "
+    "(the customer's \"still broken\"; it stays reopened even when a later fix is confirmed), "
+    "else confirmed (closed as verified by the customer), no answer (closed automatically "
+    "after the verification window) or pending (resolved, window still running).",
+    "First-time fix % = tickets resolved and never reopened / tickets resolved at least once. "
+    "Satisfaction is the plain mean of every rating (1-5) the customer gave, with their count; "
+    "a month without ratings shows none, not 0. Per engineer, a rating counts for the "
+    "ticket's assignee at its last resolution.",
+    "Proactive notice: wall-clock time from a proactive ticket entering to its first customer "
+    "notice sent; median (nearest rank) and worst over the tickets with a notice sent.",
     "A clock stops at its event (reaction: the first assignment, or a resolution before any; "
     "resolution: resolved or closed); a breached clock is still running, paused or stopped.",
 )
@@ -129,6 +140,9 @@ TABLES: dict[str, tuple[str, tuple[Col, ...]]] = {
             ("assigned", "Assigned", "datetime"),
             ("resolved", "Resolved", "datetime"),
             ("reopened", "Reopened", "int"),
+            ("verification", "Verification", "text"),
+            ("rating", "Rating", "int"),
+            ("notice", "Proactive notice after", "seconds"),
             ("reaction", "Reaction", "seconds"),
             ("reaction_target", "Reaction target", "seconds"),
             ("reaction_state", "Reaction", "text"),
@@ -225,8 +239,11 @@ TABLES: dict[str, tuple[str, tuple[Col, ...]]] = {
             ("resolution_met_pct", "Resolution met %", "pct"),
             ("resolution_median", "Resolution median", "seconds"),
             ("breaches", "Breached clocks", "int"),
+            ("ratings", "Ratings", "int"),
+            ("satisfaction", "Satisfaction (mean 1-5)", "number"),
         ),
     ),
+    "loop": ("Customer verification, first-time fix and satisfaction", LOOP_COLUMNS),
     "explanation": (
         "How each clock was counted",
         (
@@ -349,6 +366,8 @@ def _assemble(inp: ReportInput, fig: Figures) -> dict[str, Any]:
     tickets = sorted(inp.tickets, key=lambda t: t.id)
     clocks = fig.clocks
     facts = [_facts(t.events, inp.period.end) for t in tickets]
+    loops = [ticket_loop(t.events, inp.period.end, t.ratings, t.first_notice_at)
+             for t in tickets]
     keys = [inp.ticket_key(t.id) for t in tickets]
     ids = [t.id for t in tickets]
     c = clocks.cols
@@ -457,6 +476,9 @@ def _assemble(inp: ReportInput, fig: Figures) -> dict[str, Any]:
                 "assigned": assigned_iso[i],
                 "resolved": resolved_iso[i],
                 "reopened": f["reopened"],
+                "verification": loops[i].verification,
+                "rating": loops[i].ratings[-1] if loops[i].ratings else None,
+                "notice": loops[i].notice if proactive[i] else None,
                 "reaction": int(r_el[i]),
                 "reaction_target": int(r_tg[i]),
                 "reaction_state": str(rs),
@@ -497,7 +519,10 @@ def _assemble(inp: ReportInput, fig: Figures) -> dict[str, Any]:
     # -- engineers
     eng_rows = []
     assignees = np.array([f["assignee"] or UNASSIGNED for f in facts], dtype=object)
-    for name in sorted(set(assignees.tolist()), key=lambda a: (a == UNASSIGNED, a)):
+    rated = engineer_ratings(loops, assignees.tolist())
+    no_rating = {"ratings": 0, "satisfaction": None}
+    for name in sorted(set(assignees.tolist()) | set(rated),
+                       key=lambda a: (a == UNASSIGNED, a)):
         sel = assignees == name
         rs = clock_stats(r_state[sel], r_el[sel])
         ss = clock_stats(s_state[sel], s_el[sel])
@@ -510,6 +535,7 @@ def _assemble(inp: ReportInput, fig: Figures) -> dict[str, Any]:
                 "resolution_met_pct": ss["met_pct"],
                 "resolution_median": ss["median"],
                 "breaches": rs["breached"] + ss["breached"],
+                **rated.get(name, no_rating),
             }
         )
 
@@ -653,6 +679,7 @@ def _assemble(inp: ReportInput, fig: Figures) -> dict[str, Any]:
                     }
                 )
 
+    loop = loop_row(loops, proactive.tolist())
     period = inp.period
     return {
         "report": "monthly-sla",
@@ -700,6 +727,8 @@ def _assemble(inp: ReportInput, fig: Figures) -> dict[str, Any]:
             "services": len(service_rows),
             "outages": len(outage_rows),
             "outages_without_ticket": sum(not r["covered"] for r in outage_rows),
+            **{k: loop[k] for k in ("first_time_fix_pct", "reopens", "ratings",
+                                    "satisfaction", "notice_median", "notice_worst")},
         },
         "workload": _workload(inp),
         "tables": {
@@ -717,6 +746,7 @@ def _assemble(inp: ReportInput, fig: Figures) -> dict[str, Any]:
             "workload": _table("workload", workload_rows(entered_iso, tz)),
             "maintenance": _table("maintenance", maint_rows),
             "engineers": _table("engineers", eng_rows),
+            "loop": _table("loop", [loop]),
             "explanation": _table("explanation", explain_rows),
         },
     }

@@ -43,6 +43,8 @@ def fmt(value: Any, kind: str) -> str:
         return _fmt_datetime(value)
     if kind == "bool":
         return "yes" if value else "no"
+    if kind == "number":
+        return f"{value:.2f}"
     return str(value)
 
 
@@ -53,7 +55,7 @@ def _cell_class(value: Any, col: dict[str, str]) -> str:
         return "b"
     if value == "breached" or (key == "note" and value):
         return "b"
-    if col["type"] in ("int", "seconds", "pct"):
+    if col["type"] in ("int", "seconds", "pct", "number"):
         return "n"
     return ""
 
@@ -67,7 +69,7 @@ def table_html(table: dict[str, Any], name: str, keys: list[str] | None = None,
     cols = table["columns"] if keys is None else [c for c in table["columns"] if c["key"] in keys]
     if not table["rows"]:
         return Markup('<p class="empty">None this month.</p>')
-    num = ("int", "seconds", "pct")
+    num = ("int", "seconds", "pct", "number")
     out = [f'<table data-table="{escape(name)}"><thead><tr>']
     out += [f'<th data-col="{c["key"]}"{_NUM if c["type"] in num else ""}>'
             f'{escape(c["label"])}</th>' for c in cols]

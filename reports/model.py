@@ -26,8 +26,9 @@ __all__ = [
 ]
 
 #: text, int, bool; seconds (a duration, whole seconds); pct (0..100 float);
-#: datetime (ISO 8601 in the report's zone, with its UTC offset).
-COLUMN_TYPES = frozenset({"text", "int", "bool", "seconds", "pct", "datetime"})
+#: datetime (ISO 8601 in the report's zone, with its UTC offset); number (a plain float,
+#: such as a mean rating).
+COLUMN_TYPES = frozenset({"text", "int", "bool", "seconds", "pct", "datetime", "number"})
 
 #: Ticket origins that count as proactive (opened by monitoring before the customer called).
 PROACTIVE_ORIGINS = frozenset({"monitoring", "probe"})
@@ -104,6 +105,8 @@ class TicketInfo:
     origin: str
     events: tuple[sla.ClockEvent, ...]
     alertname: str | None = None  # the alert that opened it, for the recurring problems
+    ratings: tuple[int, ...] = ()  # the customer's ratings (1-5) given with "It works"
+    first_notice_at: datetime | None = None  # its first customer notice sent (outbox)
 
 
 @dataclass(frozen=True)

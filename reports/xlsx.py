@@ -38,6 +38,7 @@ SHEET_NAMES = {
     "customers": "Customers",
     "maintenance": "Maintenance",
     "engineers": "Engineers",
+    "loop": "Customer loop",
     "explanation": "Explanation",
 }
 FORMATS = {
@@ -45,6 +46,7 @@ FORMATS = {
     "pct": "0.000%",
     "datetime": "yyyy-mm-dd hh:mm:ss",
     "int": "0",
+    "number": "0.00",
 }
 _HEAD = Font(bold=True)
 _FILL = PatternFill("solid", fgColor="EEF1F5")
