@@ -17,8 +17,10 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
@@ -144,6 +146,24 @@ def test_the_whole_customer_loop(
     closed = mail_servers.wait_for(ALICE, 4, timeout=10)[3]
     assert closed["Subject"].startswith("[INC-000001] Closed: ")
     assert "You confirmed that it works." in closed.get_body(("plain",)).get_content()
+    _the_month_report_learned_the_loop(serve)
+
+
+def _the_month_report_learned_the_loop(serve: Serve) -> None:
+    """The month's report, as the report API builds it, counts the loop: a reopen, so no
+    first-time fix; verification "reopened" (the first fix did not hold, even though the
+    second was confirmed); satisfaction 4.0 from one rating; the proactive notice's time."""
+    month = datetime.now(ZoneInfo("Europe/Warsaw")).strftime("%Y-%m")
+    report = serve.call("GET", f"/api/v1/reports/acme/{month}")
+    [row] = [r for r in report["tables"]["tickets"]["rows"] if r["ticket"] == "INC-000001"]
+    assert (row["reopened"], row["verification"], row["rating"]) == (1, "reopened", 4)
+    assert row["origin"] == "proactive" and row["notice"] is not None and row["notice"] >= 0
+    [loop] = report["tables"]["loop"]["rows"]
+    assert (loop["resolved"], loop["reopens"], loop["first_time_fix_pct"]) == (1, 1, 0.0)
+    assert (loop["satisfaction"], loop["ratings"]) == (4.0, 1)
+    assert loop["notice_median"] == loop["notice_worst"] == row["notice"]
+    [bob] = [r for r in report["tables"]["engineers"]["rows"] if r["engineer"] == "bob"]
+    assert (bob["satisfaction"], bob["ratings"]) == (4.0, 1)
 
 
 def test_a_mail_read_before_a_sigkill_is_not_handled_twice_after_restart(
