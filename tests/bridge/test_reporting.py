@@ -4,16 +4,19 @@ PostgreSQL (the demo month written through the real ticket commands)."""
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from openpyxl import load_workbook
 
-from bridge import cli
+from bridge import cli, reporting
+from bridge import tickets as tk
 from bridge.api import reports as reports_api
 from bridge.app import build_app
 from bridge.commands.demo_data import fill
+from bridge.store.schema import notices, outbox, tickets
 from tests.bridge.ingest_fixtures import post
 from tests.conftest import EXAMPLE_CONFIG, TOKENS, Api
 from tests.reports.test_spreadsheet_formulas import HOSTILE, assert_xlsx_holds_text, csv_cells
@@ -167,3 +170,39 @@ async def test_formula_text_stays_text_in_report_files(rapi, store_url, tmp_path
     month = Path(out, "acme", "2026-10")
     assert_xlsx_holds_text((month / "report.xlsx").read_bytes(), set(HOSTILE))
     _assert_csv_neutralised((month / "tickets.csv").read_bytes())
+
+
+async def test_the_report_reads_ratings_and_the_first_notice_sent_from_the_store(rapi):
+    """A rating given with "It works" and the outbox's first sent notice reach the report,
+    read for the whole month at once (not ticket by ticket)."""
+    with rapi.engines.write.begin() as conn:
+        ticket = conn.execute(
+            sa.select(tickets).where(tickets.c.customer_id == "acme",
+                                     tickets.c.origin.in_(("probe", "monitoring")))
+            .order_by(tickets.c.id).limit(1)
+        ).mappings().one()  # fmt: skip
+        tid, entered = ticket["id"], ticket["entered_at"]
+        row = tk.load(conn, tid)
+        tk.record(conn, row, "commented", entered + timedelta(hours=3), "customer:a@x.test",
+                  {"text": "ok", "rating": 2, "by_customer": True,
+                   "visibility": "customer"}, now=entered + timedelta(hours=3))  # fmt: skip
+        nid = conn.execute(notices.insert().values(
+            ticket_id=tid, seq=1, kind="opened", at=entered, created_at=entered, state="sent",
+            data={})).inserted_primary_key[0]  # fmt: skip
+        for n, (sent, status) in enumerate(((75, "sent"), (30, "sent"), (None, "failed"))):
+            conn.execute(outbox.insert().values(
+                notice_id=nid, ticket_id=tid, recipient=f"r{n}@x.test", name="R",
+                language="en", message_id=f"<m{n}@x>", token=f"tok{n}", status=status,
+                attempts=1, next_attempt=entered, created_at=entered,
+                sent_at=None if sent is None else entered + timedelta(seconds=sent)))  # fmt: skip
+    with rapi.engines.read.connect() as conn:
+        inp = reporting.load_input(
+            conn, rapi.cfg, "acme", reporting.month_of(rapi.cfg, "acme", "2026-10", AFTER))
+    info = next(t for t in inp.tickets if t.id == tid)
+    assert info.ratings == (2,) and info.first_notice_at == entered + timedelta(seconds=30)
+    assert all(e.kind != "commented" for e in info.events)  # the clocks see their kinds only
+    body = await rapi.ok("GET", "/api/v1/reports/acme/2026-10", as_="carol")
+    key = f"{rapi.cfg.service.ticket_prefix}-{tid:06d}"
+    [shown] = [r for r in body["tables"]["tickets"]["rows"] if r["ticket"] == key]
+    assert (shown["rating"], shown["notice"]) == (2, 30)
+    assert body["tables"]["loop"]["rows"][0]["ratings"] == 1
