@@ -157,6 +157,7 @@ async def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--tickets", type=int, default=1000)
     p.add_argument("--mails", type=int, default=1000)
+    p.add_argument("--only", choices=["in", "out"], help="run one direction only")
     args = p.parse_args()
     with MailServers() as servers, tempfile.TemporaryDirectory() as tmp:
         cfg = config(servers)
@@ -165,8 +166,10 @@ async def main() -> None:
         writer.start()
         services = Services(cfg=cfg, clock=SystemClock(), engines=engines, writer=writer)
         try:
-            await outbound(services, servers, args.tickets)
-            await inbound(services, servers, args.mails)
+            if args.only != "in":
+                await outbound(services, servers, args.tickets)
+            if args.only != "out":
+                await inbound(services, servers, args.mails)
         finally:
             writer.stop()
             engines.dispose()

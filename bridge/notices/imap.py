@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aioimaplib
-from sqlalchemy.exc import IntegrityError
 
 from bridge.config.models import ImapConfig, MailConfig
 from bridge.notices import receive
@@ -78,38 +77,46 @@ class Receiver:
         return f"{self.box.user}@{self.box.host}:{self.box.port}/{self.box.folder}"
 
     async def run_once(self, client: aioimaplib.IMAP4) -> list[str]:
-        """Handle every unseen mail, in arrival order, a chunk at a time: the chunk's
-        transactions go to the writer together (one group commit), and only then are its
-        mails flagged \\Seen. Returns the outcomes."""
+        """Handle every unseen mail, in arrival order, a chunk at a time: one UID FETCH per
+        chunk, parsed off the event loop, the whole chunk handed to the writer in one call
+        (one transaction), and only after its commit one UID STORE flags the chunk \\Seen.
+        The next chunk is fetched while the store works on this one. Returns the outcomes."""
         outcomes: list[str] = []
-        svc = self.services
         uids = await unseen(client)
-        for i in range(0, len(uids), CHUNK):
-            fetched = await fetch(client, uids[i : i + CHUNK])
-            at = svc.now()
-            writes = []
-            for _uid, raw in fetched:
-                m = parse(raw)
-
-                def apply(conn: Any, m: Inbound = m, at: Any = at) -> str:
-                    return receive.handle(
-                        conn, svc.cfg, self.mail, svc.keys, m, mailbox=self.name, at=at
-                    )
-
-                writes.append(svc.write(apply))
-            done = await asyncio.gather(*writes, return_exceptions=True)
+        chunks = [uids[i : i + CHUNK] for i in range(0, len(uids), CHUNK)]
+        if not chunks:
+            return outcomes
+        fetched = await fetch(client, chunks[0])
+        for n in range(len(chunks)):
+            mails = await asyncio.to_thread(lambda f=fetched: [parse(raw) for _uid, raw in f])
+            applied = asyncio.ensure_future(self._apply(mails))
+            try:
+                ahead = await fetch(client, chunks[n + 1]) if n + 1 < len(chunks) else []
+            finally:
+                done = await applied
             for (uid, _raw), outcome in zip(fetched, done, strict=True):
-                if isinstance(outcome, IntegrityError):
-                    outcome = "duplicate"  # another node handled it first
-                elif isinstance(outcome, BaseException):
-                    raise outcome
                 log.info("IMAP %s: uid %s: %s", self.name, uid, outcome)
                 self.handled[outcome] = self.handled.get(outcome, 0) + 1
                 outcomes.append(outcome)
             if fetched:
                 flagged = ",".join(uid for uid, _raw in fetched)
                 await client.uid("store", flagged, "+FLAGS.SILENT", r"(\Seen)")
+            fetched = ahead
         return outcomes
+
+    async def _apply(self, mails: list[Inbound]) -> list[str]:
+        """These mails' outcomes, committed in one writer call."""
+        if not mails:
+            return []
+        svc = self.services
+        at = svc.now()
+
+        def apply(conn: Any) -> list[str]:
+            return receive.handle_batch(
+                conn, svc.cfg, self.mail, svc.keys, mails, mailbox=self.name, at=at
+            )
+
+        return await svc.write(apply)
 
     async def run_forever(self) -> None:
         while True:

@@ -129,3 +129,48 @@ async def test_each_mail_is_handled_once_even_after_a_crash_before_the_flag(
     mail_servers.wait_for(SUPPORT, 3)
     assert await _read(api) == ["duplicate"]
     assert len(await api.list()) == 2
+
+
+@pytest.mark.parametrize("chunk", [1, 100])
+async def test_a_fetched_batch_is_handled_as_one_mail_after_another(
+    mail_servers: MailServers, mail_config, start_api, engines, monkeypatch, chunk: int
+) -> None:
+    monkeypatch.setattr(imap, "CHUNK", chunk)  # 100: all six mails in one fetch and commit
+    api = await start_api(mail_config(mail_servers, contacts=CONTACTS_WITH_DAVE))
+    [key] = (await fire(api, device_down()))["tickets"]
+    await send_pass(api)
+    [notice] = mail_servers.wait_for("alice@example.test", 1)
+    await api.assign(key, "bob")
+    await api.move(key, "resolved")
+    new = _mail(DAVE, "Printer shows E-203", "It jams.", Message_ID="<new@x.test>")
+    vacation = (FIXTURES / "vacation-en.imap.eml").read_bytes()
+    reply = {"to": str(notice["Reply-To"]), "In_Reply_To": notice["Message-ID"]}
+    r1 = _mail("alice@example.test", "Re: it", "Still down.", Message_ID="<r1@x.test>", **reply)
+    r2 = _mail("alice@example.test", "Re: it", "And now?", Message_ID="<r2@x.test>", **reply)
+    mails = [  # (raw, envelope sender); None: as the vacation responder sends it
+        (new.as_bytes(), DAVE),
+        (new.as_bytes(), DAVE),  # the same Message-ID again
+        (vacation.replace(b"[INC-000123]", b"[INC-000001]"), None),
+        (_mail("stranger@example.test", "Hello?", "Who?").as_bytes(), "stranger@example.test"),
+        (r1.as_bytes(), "alice@example.test"),
+        (r2.as_bytes(), "alice@example.test"),
+    ]
+    for raw, envelope in mails:
+        if envelope is None:
+            mail_servers.deliver(raw, SUPPORT)
+        else:
+            mail_servers.deliver(raw, SUPPORT, envelope)
+    mail_servers.wait_for(SUPPORT, len(mails))
+    assert await _read(api) == [
+        "ticket", "duplicate", "automatic", "unrouted", "reopened", "comment"
+    ]  # fmt: skip
+    assert await _read(api) == []  # every one flagged after its commit
+    ticket = await api.get(key)
+    assert ticket["status"] == "in_progress"
+    history = [(h["kind"], h["data"].get("text")) for h in ticket["history"][-3:]]
+    assert history == [
+        ("status_changed", None), ("commented", "Still down."), ("commented", "And now?")
+    ]  # fmt: skip
+    assert len(await api.list()) == 2
+    kept = sorted(r["outcome"] for r in rows(engines, inbound_mail))
+    assert kept == sorted(["ticket", "automatic", "unrouted", "reopened", "comment"])
