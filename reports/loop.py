@@ -130,10 +130,13 @@ def loop_row(loops: Sequence[TicketLoop], proactive: Sequence[bool]) -> dict[str
     resolved = [x for x in loops if x.resolved]
     ftf = sum(1 for x in resolved if not x.reopens)
     ratings = [r for x in loops for r in x.ratings]
-    notices = [x.notice for x, p in zip(loops, proactive, strict=True)
-               if p and x.notice is not None]
-    count = {v: sum(1 for x in loops if x.verification == v)
-             for v in (CONFIRMED, NO_ANSWER, REOPENED, PENDING)}
+    notices = [
+        x.notice for x, p in zip(loops, proactive, strict=True) if p and x.notice is not None
+    ]
+    count = {
+        v: sum(1 for x in loops if x.verification == v)
+        for v in (CONFIRMED, NO_ANSWER, REOPENED, PENDING)
+    }
     return {
         "resolved": len(resolved),
         "first_time_fix": ftf,

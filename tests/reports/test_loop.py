@@ -50,13 +50,15 @@ def _resolved_by(engineer: str, *, close: str | None, reopen: bool = False, star
     ]
     if reopen:
         steps += [
-            (start + 90, "status_changed", _st("resolved", "in_progress",
-                                               reason="reopened by the customer")),
+            (
+                start + 90,
+                "status_changed",
+                _st("resolved", "in_progress", reason="reopened by the customer"),
+            ),
             (start + 120, "status_changed", _st("in_progress", "resolved")),
         ]
     if close:
-        steps.append((start + 180, "status_changed",
-                      _st("resolved", "closed", close_reason=close)))
+        steps.append((start + 180, "status_changed", _st("resolved", "closed", close_reason=close)))
     return _log(*steps)
 
 
@@ -84,20 +86,43 @@ def _loop_tickets() -> list[TicketInfo]:
     notice = T0 + timedelta(seconds=42)
     return [
         # confirmed by the customer with 5, a proactive notice 42 s after entering
-        TicketInfo(1, "confirmed", "acme-edge", "probe",
-                   _resolved_by("=bob", close="verified"), ratings=(5,), first_notice_at=notice),
+        TicketInfo(
+            1,
+            "confirmed",
+            "acme-edge",
+            "probe",
+            _resolved_by("=bob", close="verified"),
+            ratings=(5,),
+            first_notice_at=notice,
+        ),
         # auto-closed, no answer; proactive, its notice 3 minutes after entering
-        TicketInfo(2, "no answer", "acme-edge", "monitoring",
-                   _resolved_by("carol", close="no_answer", start=300),
-                   first_notice_at=T0 + timedelta(minutes=303)),
+        TicketInfo(
+            2,
+            "no answer",
+            "acme-edge",
+            "monitoring",
+            _resolved_by("carol", close="no_answer", start=300),
+            first_notice_at=T0 + timedelta(minutes=303),
+        ),
         # still broken once, then confirmed with 4
-        TicketInfo(3, "reopened", None, "portal",
-                   _resolved_by("carol", close="verified", reopen=True, start=600), ratings=(4,)),
+        TicketInfo(
+            3,
+            "reopened",
+            None,
+            "portal",
+            _resolved_by("carol", close="verified", reopen=True, start=600),
+            ratings=(4,),
+        ),
         # resolved, not yet answered nor auto-closed at the report end: pending
         TicketInfo(4, "pending", None, "portal", _resolved_by("carol", close=None, start=900)),
         # still in progress
-        TicketInfo(5, "open", None, "portal", _log(
-            (1200, "created", {"priority": "P2", "status": "new", "assignee": "dave"}))),
+        TicketInfo(
+            5,
+            "open",
+            None,
+            "portal",
+            _log((1200, "created", {"priority": "P2", "status": "new", "assignee": "dave"})),
+        ),
     ]
 
 
@@ -105,8 +130,11 @@ def test_each_ticket_has_its_verification_outcome(month_input):
     report = build_report(month_input(_loop_tickets()))
     rows = {r["title"]: r for r in report["tables"]["tickets"]["rows"]}
     assert {k: r["verification"] for k, r in rows.items()} == {
-        "confirmed": "confirmed", "no answer": "no answer", "reopened": "reopened",
-        "pending": "pending", "open": None,
+        "confirmed": "confirmed",
+        "no answer": "no answer",
+        "reopened": "reopened",
+        "pending": "pending",
+        "open": None,
     }
     assert rows["reopened"]["reopened"] == 1 and rows["reopened"]["rating"] == 4
     assert rows["confirmed"]["rating"] == 5 and rows["no answer"]["rating"] is None
@@ -121,13 +149,16 @@ def test_month_figures_first_time_fix_reopens_satisfaction_and_notice(month_inpu
     assert loop["resolved"] == 4  # the open ticket was never resolved
     assert loop["first_time_fix"] == 3 and loop["first_time_fix_pct"] == 75.0
     assert loop["reopens"] == 1
-    assert (loop["confirmed"], loop["no_answer"], loop["reopened"], loop["pending"]) == (
-        1, 1, 1, 1)
+    assert (loop["confirmed"], loop["no_answer"], loop["reopened"], loop["pending"]) == (1, 1, 1, 1)
     assert loop["ratings"] == 2 and loop["satisfaction"] == 4.5
     assert (loop["notices"], loop["notice_median"], loop["notice_worst"]) == (2, 42, 180)
     o = report["overview"]
     assert (o["first_time_fix_pct"], o["reopens"], o["satisfaction"], o["ratings"]) == (
-        75.0, 1, 4.5, 2)
+        75.0,
+        1,
+        4.5,
+        2,
+    )
     assert (o["notice_median"], o["notice_worst"]) == (42, 180)
 
 
@@ -172,6 +203,5 @@ def test_every_format_carries_the_loop_and_keeps_names_text(month_input):
 
 def test_a_notice_after_the_report_end_is_not_counted():
     events = _resolved_by("bob", close=None)
-    later = ticket_loop(events, T0 + timedelta(minutes=70), first_notice_at=T0 + timedelta(
-        hours=2))
+    later = ticket_loop(events, T0 + timedelta(minutes=70), first_notice_at=T0 + timedelta(hours=2))
     assert later.notice is None and later.verification == "pending"
