@@ -173,6 +173,7 @@ def run(pg: PostgresCluster, n: int, args: argparse.Namespace, base: float | Non
     finally:
         engine.dispose()
         c.cleanup()
+        __import__("shutil").rmtree(c.log_dir, ignore_errors=True)
         pg.drop_database(f"scale_{n}")
 
 
