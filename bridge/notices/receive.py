@@ -35,10 +35,16 @@ _BY_TOKEN = sa.select(outbox.c.ticket_id).where(outbox.c.token == sa.bindparam("
 
 
 def contact_customer(cfg: Config, address: str) -> str | None:
+    return contacts(cfg).get(address)
+
+
+def contacts(cfg: Config) -> dict[str, str]:
+    """Each contact address (lower-case) → its customer (the first one listing it)."""
+    found: dict[str, str] = {}
     for customer in cfg.customers:
-        if any(c.email.lower() == address for c in customer.contacts):
-            return customer.id
-    return None
+        for c in customer.contacts:
+            found.setdefault(c.email.lower(), customer.id)
+    return found
 
 
 def _token(mail: MailConfig, recipients: list[str]) -> str | None:
@@ -145,12 +151,13 @@ def _apply(
     touched: set[int] = set()
     kept: list[dict[str, Any]] = []
     outcomes = []
+    known = contacts(cfg)  # once per batch: the configuration may be reloaded between them
     for m in mails:
         if m.key in seen:
             outcomes.append("duplicate")
             continue
         seen.add(m.key)
-        customer = contact_customer(cfg, m.sender)
+        customer = known.get(m.sender)
         ticket_id = match_ticket(conn, mail, keys, m, customer)
         if ticket_id in touched:  # its notices are decided on the row as it was, as one by one
             tk.insert_events(conn, events)
