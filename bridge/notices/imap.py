@@ -80,29 +80,45 @@ class Receiver:
         """Handle every unseen mail, in arrival order, a chunk at a time: one UID FETCH per
         chunk, parsed off the event loop, the whole chunk handed to the writer in one call
         (one transaction), and only after its commit one UID STORE flags the chunk \\Seen.
-        The next chunk is fetched while the store works on this one. Returns the outcomes."""
+        While the store works on a chunk, the one before is flagged and the next one fetched
+        and parsed. Returns the outcomes."""
         outcomes: list[str] = []
         uids = await unseen(client)
         chunks = [uids[i : i + CHUNK] for i in range(0, len(uids), CHUNK)]
         if not chunks:
             return outcomes
-        fetched = await fetch(client, chunks[0])
+        fetched, mails = await self._fetch_parsed(client, chunks[0])
+        committed: list[str] = []  # uids whose transaction committed, not flagged yet
         for n in range(len(chunks)):
-            mails = await asyncio.to_thread(lambda f=fetched: [parse(raw) for _uid, raw in f])
             applied = asyncio.ensure_future(self._apply(mails))
             try:
-                ahead = await fetch(client, chunks[n + 1]) if n + 1 < len(chunks) else []
+                await self._flag(client, committed)
+                committed = []
+                last = n + 1 == len(chunks)
+                ahead = ([], []) if last else await self._fetch_parsed(client, chunks[n + 1])
             finally:
                 done = await applied
             for (uid, _raw), outcome in zip(fetched, done, strict=True):
                 log.info("IMAP %s: uid %s: %s", self.name, uid, outcome)
                 self.handled[outcome] = self.handled.get(outcome, 0) + 1
                 outcomes.append(outcome)
-            if fetched:
-                flagged = ",".join(uid for uid, _raw in fetched)
-                await client.uid("store", flagged, "+FLAGS.SILENT", r"(\Seen)")
-            fetched = ahead
+                committed.append(uid)
+            fetched, mails = ahead
+        await self._flag(client, committed)
         return outcomes
+
+    @staticmethod
+    async def _fetch_parsed(
+        client: aioimaplib.IMAP4, uids: list[str]
+    ) -> tuple[list[tuple[str, bytes]], list[Inbound]]:
+        fetched = await fetch(client, uids)
+        return fetched, await asyncio.to_thread(lambda: [parse(raw) for _uid, raw in fetched])
+
+    @staticmethod
+    async def _flag(client: aioimaplib.IMAP4, uids: list[str]) -> None:
+        """\\Seen on these (committed) mails, with one UID STORE."""
+        if uids:
+            await client.uid("store", ",".join(uids), "+FLAGS.SILENT", r"(\Seen)")
 
     async def _apply(self, mails: list[Inbound]) -> list[str]:
         """These mails' outcomes, committed in one writer call."""
