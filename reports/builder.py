@@ -22,7 +22,6 @@ import itertools
 import math
 from collections.abc import Sequence
 from datetime import date, timedelta
-from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -284,53 +283,31 @@ def _table(name: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-_AT_SEQ = attrgetter("at", "seq")
-
-
 def _facts(events: Sequence[sla.ClockEvent], as_of: Any) -> dict[str, Any]:
-    """Entered/assigned/resolved instants, assignee, initial priority and reopens at as-of."""
-    ev = sorted((e for e in events if e.at <= as_of), key=_AT_SEQ)
-    entered = assigned = resolved = first_stop = None
-    assignee = None
-    initial = None
-    status = "new"
-    reopened = 0
-    stop = sla.STOP_STATUSES
-    for e in ev:
-        kind = e.kind
-        d = e.data
-        if kind == "created":
-            entered = to_epoch(e.at)
-            initial = d.get("priority")
-            status = str(d.get("status") or "new")
-            if d.get("assignee"):
-                assignee = d["assignee"]
-                assigned = entered
-        elif kind == "status_changed":
-            new = str(d.get("to"))
-            if new in stop and status not in stop:
-                resolved = to_epoch(e.at)
-                if first_stop is None:
-                    first_stop = resolved
-            elif new not in stop and status in stop:
-                resolved = None
-                reopened += 1
-            status = new
-        elif kind == "assigned" and d.get("assignee"):
-            assignee = d["assignee"]
-            if assigned is None:
-                assigned = to_epoch(e.at)
+    """Entered/assigned/resolved instants, assignee, initial priority and reopens at as-of, out
+    of the one fold of the event log that the projection and the clocks use (sla.fold)."""
+    f = sla.fold(events, until=as_of)
+    if f is None:
+        return dict.fromkeys(_FACT_KEYS, None) | {"reopened": 0}
+    assigned, first_stop = _epoch(f.assigned_at), _epoch(f.first_stopped_at)
     reacted = assigned if first_stop is None or (
         assigned is not None and assigned <= first_stop) else first_stop
     return {
-        "entered": entered,
+        "entered": to_epoch(f.entered_at),
         "assigned": assigned,
-        "resolved": resolved,
+        "resolved": _epoch(f.stopped_at),
         "reacted": reacted,
-        "assignee": assignee,
-        "initial_priority": initial,
-        "reopened": reopened,
+        "assignee": f.assignee,
+        "initial_priority": f.initial_priority,
+        "reopened": f.reopens,
     }
+
+
+_FACT_KEYS = ("entered", "assigned", "resolved", "reacted", "assignee", "initial_priority")
+
+
+def _epoch(at: Any) -> int | None:
+    return None if at is None else to_epoch(at)
 
 
 def clock_stats(states: np.ndarray, elapsed: np.ndarray) -> dict[str, Any]:
