@@ -51,7 +51,9 @@ async def test_a_contacts_mail_opens_a_ticket_on_the_device_it_names(
     assert await _read(api) == ["ticket"]
     ticket = await api.get("INC-000001")
     assert (ticket["origin"], ticket["customer"], ticket["device"]) == (
-        "email", "acme", "acme-edge"
+        "email",
+        "acme",
+        "acme-edge",
     )
     assert await _read(api) == []  # flagged \\Seen after the commit
 
