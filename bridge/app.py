@@ -22,6 +22,7 @@ from apscheduler.events import (
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bridge import jobs, sla_live
+from bridge import tickets as tk
 from bridge.api import alerts as alert_api
 from bridge.api import health, openapi
 from bridge.api import kept_reports as kept_report_api
@@ -130,7 +131,7 @@ def build_app(
     async def writer_ctx(_app: web.Application) -> AsyncIterator[None]:
         writer.start()
         await services.write(lambda conn: jobs.sync_maintenance(conn, cfg))
-        closed = await services.write(lambda conn: jobs.close_due(conn, now=clock.now()))
+        closed = await services.write(lambda conn: tk.close_due(conn, now=clock.now()))
         if closed:
             log.info("applied %d auto-close deadlines that passed while stopped", len(closed))
         yield

@@ -27,7 +27,6 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bridge import report_archive, reporting, sla_live
 from bridge import tickets as tk
 from bridge.config import Config
-from bridge.lifecycle import CloseReason, Status
 from bridge.nodes import claims
 from bridge.service import Services
 from bridge.store.schema import maintenance, tickets
@@ -59,41 +58,9 @@ def sync_maintenance(conn: sa.Connection, cfg: Config) -> None:
         conn.execute(sa.insert(maintenance), rows)
 
 
-_DUE_TO_CLOSE = (
-    sa.select(tickets)
-    .where(
-        tickets.c.status == Status.RESOLVED.value,
-        tickets.c.close_deadline <= sa.bindparam("now", type_=tickets.c.close_deadline.type),
-    )
-    .order_by(tickets.c.close_deadline, tickets.c.id)
-    .with_for_update(skip_locked=True)
-)
-
-
-def close_due(conn: sa.Connection, *, now: datetime, actor: str = "auto-close") -> list[int]:
-    """Close every resolved ticket whose verification window has passed, at its deadline;
-    tickets another node is changing right now are left to its (or the next) sweep."""
-    closed = []
-    for r in conn.execute(_DUE_TO_CLOSE, {"now": now}).mappings().all():
-        row = dict(r)
-        tk.transition(
-            conn,
-            row,
-            Status.CLOSED,
-            cfg=None,
-            at=row["close_deadline"],
-            actor=actor,
-            now=now,
-            reason="no answer within the verification window",
-            close_reason=CloseReason.NO_ANSWER,
-        )
-        closed.append(row["id"])
-    return closed
-
-
 async def run_auto_close(services: Services) -> list[int]:
     now = services.now()
-    closed = await services.write(lambda conn: close_due(conn, now=now))
+    closed = await services.write(lambda conn: tk.close_due(conn, now=now))
     if closed:
         log.info("auto-closed %d tickets", len(closed))
     return closed

@@ -352,15 +352,23 @@ def change_priority(
     return record(conn, row, "priority_changed", at, actor, data, now=now, events=events)
 
 
+_DUE_TO_CLOSE = (
+    sa.select(tickets)
+    .where(
+        tickets.c.status == Status.RESOLVED.value,
+        tickets.c.close_deadline <= sa.bindparam("now", type_=tickets.c.close_deadline.type),
+    )
+    .order_by(tickets.c.close_deadline, tickets.c.id)
+    .with_for_update(skip_locked=True)
+)
+
+
 def close_due(conn: sa.Connection, *, now: datetime, actor: str = "auto-close") -> list[int]:
-    """Close every resolved ticket whose verification window has passed, at its deadline."""
-    due = conn.execute(
-        sa.select(tickets)
-        .where(tickets.c.status == Status.RESOLVED.value, tickets.c.close_deadline <= now)
-        .order_by(tickets.c.close_deadline)
-    ).mappings()
+    """Close every resolved ticket whose verification window has passed, at its deadline;
+    tickets another node is changing right now are left to its (or the next) sweep."""
+    due = conn.execute(_DUE_TO_CLOSE, {"now": now}).mappings().all()
     closed = []
-    for r in list(due):
+    for r in due:
         row = dict(r)
         transition(
             conn,

@@ -162,8 +162,11 @@ class ChangeFeed:
             await self._pause()
 
 
-async def stream(request: web.Request, feed: ChangeFeed, visible: Any = None) -> web.StreamResponse:
-    """`text/event-stream` of ticket changes; `visible(message)` filters what this user sees."""
+async def stream(
+    request: web.Request, feed: ChangeFeed, visible: Any = None, encode: Any = None
+) -> web.StreamResponse:
+    """`text/event-stream` of ticket changes; `visible(message)` filters what this user sees,
+    `encode(message)` says it differently (default: the desk's message, encoded once)."""
     resp = web.StreamResponse(
         headers={
             "Content-Type": "text/event-stream",
@@ -186,7 +189,7 @@ async def stream(request: web.Request, feed: ChangeFeed, visible: Any = None) ->
                 break
             if visible is not None and not visible(message):
                 continue
-            await resp.write(message["_sse"])  # encoded once for every desk
+            await resp.write(message["_sse"] if encode is None else encode(message))
     except ConnectionResetError:
         pass
     finally:
