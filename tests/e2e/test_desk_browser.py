@@ -8,91 +8,21 @@ inside an event loop (see tests/peers/fixtures.py).
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import sys
-import urllib.error
-import urllib.request
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from bridge.app import StoreOptions, open_store
-from bridge.config import load_config
 from bridge.web.countdown import Countdown, label
-from tests.bridge.ingest_fixtures import AM_TOKEN, am_alert, am_payload, encode
-from tests.conftest import EXAMPLE_CONFIG, REPO, TOKENS
-from tests.e2e.serve import serving
-from tests.web.people import PASSWORD, add_people
+from tests.e2e.desk_server import STORES, Server, desk_server, shot, sign_in
 
 pytestmark = pytest.mark.peers
-DOCS = REPO / "docs"
 
 
-@dataclass
-class Server:
-    base: str
-    store_args: list[str]
-
-    def api(self, method: str, path: str, body: object = None, *, as_: str = "alice") -> tuple:
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(
-            f"{self.base}{path}", data=data, method=method,
-            headers={"Authorization": f"Bearer {TOKENS[as_]}",
-                     "Content-Type": "application/json"},
-        )
-        try:
-            with urllib.request.urlopen(req, timeout=30) as resp:
-                return resp.status, json.loads(resp.read() or b"null")
-        except urllib.error.HTTPError as err:
-            return err.code, json.loads(err.read() or b"null")
-
-    def alert(self, title: str, instance: str = "127.0.10.1:9100") -> int:
-        payload = am_payload(am_alert(uuid.uuid4().hex[:16], {"instance": instance},
-                                      alertname=f"Down{uuid.uuid4().hex[:6]}", summary=title))
-        req = urllib.request.Request(
-            f"{self.base}/api/v1/alerts/prometheus", data=encode(payload), method="POST",
-            headers={"Authorization": f"Bearer {AM_TOKEN}", "Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            return resp.status
-
-    def cli(self, *argv: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-m", "bridge.cli", *argv, "--config", str(EXAMPLE_CONFIG),
-             *self.store_args], cwd=REPO, capture_output=True, text=True, timeout=60,
-        )
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=STORES)
 def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
-    cfg = load_config(EXAMPLE_CONFIG, env={})
-    data = tmp_path / "var"
-    data.mkdir()
-    if request.param == "sqlite":
-        url, store_args = f"sqlite:///{data / 'slabridge.db'}", ["--data-dir", str(data)]
-    else:
-        url = request.getfixturevalue("pg_url")
-        store_args = ["--database-url", url]
-    engines = open_store(StoreOptions(url))
-    add_people(engines, cfg)
-    engines.dispose()
-    argv = [sys.executable, "-m", "bridge.cli", "serve", "--config", str(EXAMPLE_CONFIG),
-            "--no-probes", *store_args]
-    with serving(argv, tmp_path / "serve.log") as base:
-        yield Server(base, store_args)
-
-
-def sign_in(context, server: Server, name: str, password: str = PASSWORD, next_url: str = ""):
-    page = context.new_page()
-    page.goto(f"{server.base}/login" + (f"?next={next_url}" if next_url else ""))
-    page.fill("input[name=username]", name)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
-    return page
+    with desk_server(request, tmp_path) as running:
+        yield running
 
 
 def row(page, title: str):
@@ -121,9 +51,7 @@ def test_an_engineer_works_a_new_alert_live_and_a_colleague_sees_it(
 
     server.alert("Database replica lagging", instance="127.0.10.2:9100")
     row(alice, "Database replica lagging").wait_for(timeout=2000)
-    alice.screenshot(path=str(artifacts_dir / "desk-queue.png"), full_page=True)
-    DOCS.mkdir(exist_ok=True)
-    shutil.copy(artifacts_dir / "desk-queue.png", DOCS / "desk-queue.png")
+    shot(alice, artifacts_dir, "desk-queue.png")
 
     alice.keyboard.press("j")
     while row(alice, "Edge router").get_attribute("class") != "current":
@@ -148,8 +76,7 @@ def test_an_engineer_works_a_new_alert_live_and_a_colleague_sees_it(
     alice.fill("form.act:has(button[data-action=comment]) textarea", "Asked ACME for logs")
     alice.click("button[data-action=comment]")
     alice.wait_for_selector("#history li[data-kind=commented]")
-    alice.screenshot(path=str(artifacts_dir / "desk-ticket.png"), full_page=True)
-    shutil.copy(artifacts_dir / "desk-ticket.png", DOCS / "desk-ticket.png")
+    shot(alice, artifacts_dir, "desk-ticket.png")
     alice.click("button[data-action=resolve]")
     alice.wait_for_selector("#status:has-text('resolved')")
     status, body = server.api("GET", f"/api/v1/tickets/{key}")

@@ -9,14 +9,9 @@ inside an event loop (see tests/peers/fixtures.py).
 
 from __future__ import annotations
 
-import json
-import shutil
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,35 +19,12 @@ import pytest
 import sqlalchemy as sa
 
 import sla
-from bridge.app import StoreOptions, open_store
-from bridge.config import load_config
 from bridge.store.schema import device_states
-from tests.conftest import EXAMPLE_CONFIG, REPO, TOKENS
-from tests.e2e.serve import serving
-from tests.web.people import PASSWORD, add_people
+from tests.conftest import EXAMPLE_CONFIG, REPO
+from tests.e2e.desk_server import STORES, Server, desk_server, shot
+from tests.web.people import PASSWORD
 
 pytestmark = pytest.mark.peers
-DOCS = REPO / "docs"
-
-
-@dataclass
-class Server:
-    base: str
-    store_args: list[str]
-
-    def api(self, method: str, path: str, body: object = None, *, as_: str = "alice") -> tuple:
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(
-            f"{self.base}{path}",
-            data=data,
-            method=method,
-            headers={"Authorization": f"Bearer {TOKENS[as_]}", "Content-Type": "application/json"},
-        )
-        try:
-            with urllib.request.urlopen(req, timeout=30) as resp:
-                return resp.status, json.loads(resp.read() or b"null")
-        except urllib.error.HTTPError as err:
-            return err.code, json.loads(err.read() or b"null")
 
 
 def _device_history(engines, now: datetime) -> None:
@@ -86,38 +58,10 @@ def _device_history(engines, now: datetime) -> None:
         )
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=STORES)
 def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
-    cfg = load_config(EXAMPLE_CONFIG, env={})
-    data = tmp_path / "var"
-    data.mkdir()
-    if request.param == "sqlite":
-        url, store_args = f"sqlite:///{data / 'slabridge.db'}", ["--data-dir", str(data)]
-    else:
-        url = request.getfixturevalue("pg_url")
-        store_args = ["--database-url", url]
-    engines = open_store(StoreOptions(url))
-    add_people(engines, cfg)
-    _device_history(engines, datetime.now(UTC))
-    engines.dispose()
-    argv = [
-        sys.executable,
-        "-m",
-        "bridge.cli",
-        "serve",
-        "--config",
-        str(EXAMPLE_CONFIG),
-        "--no-probes",
-        *store_args,
-    ]
-    with serving(argv, tmp_path / "serve.log") as base:
-        yield Server(base, store_args)
-
-
-def _shot(page, artifacts_dir: Path, name: str) -> None:
-    page.screenshot(path=str(artifacts_dir / name), full_page=True)
-    DOCS.mkdir(exist_ok=True)
-    shutil.copy(artifacts_dir / name, DOCS / name)
+    with desk_server(request, tmp_path, lambda e: _device_history(e, datetime.now(UTC))) as running:
+        yield running
 
 
 def test_a_customer_opens_a_ticket_follows_it_live_replies_and_confirms(
@@ -156,7 +100,7 @@ def test_a_customer_opens_a_ticket_follows_it_live_replies_and_confirms(
     assert "Database answers slowly" in listed.inner_text()
     assert "received" in listed.locator(".status").inner_text()
     assert "below target" in page.inner_text("#availability")  # the edge router's 12 minutes
-    _shot(page, artifacts_dir, "portal.png")
+    shot(page, artifacts_dir, "portal.png")
 
     page.click(f"a[href='/portal/tickets/{key}']")
     page.wait_for_url(f"{server.base}/portal/tickets/{key}")
@@ -187,7 +131,7 @@ def test_a_customer_opens_a_ticket_follows_it_live_replies_and_confirms(
     page.wait_for_selector("button[data-action=works]", timeout=10_000)  # forms swapped live
     page.check("input[name=rating][value='5']")
     page.fill("form.works textarea[name=comment]", "Fast again, thank you.")
-    _shot(page, artifacts_dir, "portal-ticket.png")
+    shot(page, artifacts_dir, "portal-ticket.png")
     page.click("button[data-action=works]")
     page.wait_for_selector("#status:has-text('closed (confirmed)')")
     _, ticket = server.api("GET", f"/api/v1/tickets/{key}")
