@@ -3,10 +3,10 @@
 A node renews the leases it holds every third of `probing.lease_ttl`, claims unowned or
 expired targets of its own site up to its fair share (targets of the site / live nodes of the
 site) and gives back what it holds beyond that share plus `probing.lease_margin`, so a joining
-node gets work without a stampede. The claim is one `UPDATE … WHERE (key) IN (SELECT … FOR
-UPDATE SKIP LOCKED) RETURNING` (SQLite has one node; the same statement without the lock
-clause). A node probes a target only while its own copy of the lease is unexpired, so a node
-that cannot renew stops probing before another may take the target over.
+node gets work without a stampede. The claim is a `SELECT … FOR UPDATE SKIP LOCKED LIMIT n`
+and an `UPDATE … RETURNING` of what it locked (SQLite has one node; the same statements
+without the lock clause). A node probes a target only while its own copy of the lease is
+unexpired, so a node that cannot renew stops probing before another may take it over.
 """
 
 from __future__ import annotations
@@ -123,13 +123,19 @@ def claim(
         .limit(want)
         .with_for_update(skip_locked=True)
     )
-    rows = conn.execute(
-        sa.update(probe_leases)
-        .where(free, sa.tuple_(pl.device_id, pl.check).in_(pick))
-        .values(node=node, lease_until=until, renewed_at=now)
-        .returning(pl.device_id, pl.check)
-    ).all()
-    return {(d, c) for d, c in rows}
+    # picked first, then updated: a LIMIT … FOR UPDATE subquery inside the UPDATE may be
+    # rescanned by PostgreSQL after earlier rows changed, and then yields more than `want`
+    picked = [tuple(r) for r in conn.execute(pick)]
+    won: set[Target] = set()
+    for i in range(0, len(picked), 500):
+        rows = conn.execute(
+            sa.update(probe_leases)
+            .where(free, sa.tuple_(pl.device_id, pl.check).in_(picked[i : i + 500]))
+            .values(node=node, lease_until=until, renewed_at=now)
+            .returning(pl.device_id, pl.check)
+        ).all()
+        won |= {(d, c) for d, c in rows}
+    return won
 
 
 def give_back(conn: sa.Connection, node: str, targets: Iterable[Target]) -> None:
