@@ -21,9 +21,11 @@ from bridge.store.schema import job_claims
 TURN = "turn"
 
 
-def claim(conn: sa.Connection, job: str, unit: str, node: str, now: datetime, lease: float) -> bool:
-    """Whether this node now holds `unit` of `job` (until `now + lease`)."""
-    until = now + timedelta(seconds=lease)
+def _take(
+    conn: sa.Connection, job: str, unit: str, node: str, now: datetime, until: datetime,
+    free: sa.ColumnElement[bool],
+) -> bool:
+    """Insert the claim, or take the existing row over where `free` holds (compare-and-set)."""
     values = {"claimed_by": node, "claimed_at": now, "lease_until": until}
     inserted = conn.execute(
         store.insert(conn, job_claims)
@@ -35,15 +37,19 @@ def claim(conn: sa.Connection, job: str, unit: str, node: str, now: datetime, le
         return True
     taken = conn.execute(
         sa.update(job_claims)
-        .where(
-            job_claims.c.job == job,
-            job_claims.c.unit == unit,
-            job_claims.c.done_at.is_(None),
-            sa.or_(job_claims.c.lease_until <= now, job_claims.c.claimed_by == node),
-        )
+        .where(job_claims.c.job == job, job_claims.c.unit == unit, free)
         .values(**values)
     )
     return taken.rowcount == 1
+
+
+def claim(conn: sa.Connection, job: str, unit: str, node: str, now: datetime, lease: float) -> bool:
+    """Whether this node now holds `unit` of `job` (until `now + lease`)."""
+    free = sa.and_(
+        job_claims.c.done_at.is_(None),
+        sa.or_(job_claims.c.lease_until <= now, job_claims.c.claimed_by == node),
+    )
+    return _take(conn, job, unit, node, now, now + timedelta(seconds=lease), free)
 
 
 def finish(conn: sa.Connection, job: str, unit: str, node: str, now: datetime) -> bool:
@@ -81,18 +87,4 @@ def take_turn(conn: sa.Connection, job: str, node: str, now: datetime, every: fl
     if every <= 0:
         return True
     until = now + timedelta(seconds=every * 0.8)
-    values = {"claimed_by": node, "claimed_at": now, "lease_until": until}
-    inserted = conn.execute(
-        store.insert(conn, job_claims)
-        .values(job=job, unit=TURN, **values)
-        .on_conflict_do_nothing(index_elements=[job_claims.c.job, job_claims.c.unit])
-        .returning(job_claims.c.job)  # (rowcount of an INSERT is not reliable on psycopg)
-    ).first()
-    if inserted is not None:
-        return True
-    taken = conn.execute(
-        sa.update(job_claims)
-        .where(job_claims.c.job == job, job_claims.c.unit == TURN, job_claims.c.lease_until <= now)
-        .values(**values)
-    )
-    return taken.rowcount == 1
+    return _take(conn, job, TURN, node, now, until, job_claims.c.lease_until <= now)
