@@ -166,11 +166,12 @@ class Pinger:
         #: socket bound to it also only hears the replies sent back to it
         self.source = source
         self._socks: dict[int, socket.socket] = {}
-        #: replies each socket's receive buffer surely holds (0: read after every chunk)
+        #: replies each socket may leave unread in its receive buffer while a sweep sends
         self._room: dict[int, int] = {}
         self._sweeps: dict[bytes, SweepBook] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._sending = 0  # sweeps sending now; the readers are paused while it is > 0
+        self._unread = 0  # requests sent since the sockets were last read
 
     async def __aenter__(self) -> Pinger:
         self._loop = asyncio.get_running_loop()
@@ -230,8 +231,10 @@ class Pinger:
             sock.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
         except OSError:
             stamped = False  # arrival read from the clock: replies must be read promptly
+        # Half of what the buffer holds; without kernel timestamps a reply's time is when
+        # it is read, so then read often.
         room = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) // _BYTES_PER_QUEUED_REPLY
-        self._room[family] = room // 2 if stamped else 0
+        self._room[family] = max(1, room // 2 if stamped else min(room // 2, 64))
         if self.mode == "raw":
             # Only echo replies reach us; without this a raw socket also gets our own
             # requests on loopback and every other ICMP packet of the host.
@@ -271,6 +274,7 @@ class Pinger:
 
     def _drain(self, sock: socket.socket, v6: bool) -> None:
         """Read every queued datagram, hand replies to their sweeps (the reader callback)."""
+        self._unread = 0
         strip_ip = self.mode == "raw" and not v6
         reply_type = ICMP6_ECHO_REPLY if v6 else ICMP_ECHO_REPLY
         check_ident = self.mode == "raw"
@@ -336,11 +340,7 @@ class Pinger:
         sw = SweepBook(nonce, ident, unique, count, loop.create_future())
         self._sweeps[nonce] = sw
         try:
-            self._pause_readers()
-            try:
-                await self._send_all(sw, socks, families, sockaddrs, interval)
-            finally:
-                self._resume_readers()
+            await self._send_all(sw, socks, families, sockaddrs, interval)
             deadline = loop.time() + timeout
             sw.deadline_ns = time.time_ns() + round(timeout * 1e9)
             sw.all_sent = True
@@ -384,37 +384,58 @@ class Pinger:
             send_to = [socks[fam].sendto for fam in families]
         chunk = self._chunk
         room = min(self._room[fam] for fam in socks)
-        send_ns, errors, now = sw.send_ns, sw.errors, time.time_ns
-        unread = 0
+        step = min(chunk, room)  # packets between two looks at the buffer and the loop
         for rnd in range(sw.count):
             round_start = loop.time()
-            first = rnd * n_targets
-            left = chunk
-            expected = 0
-            for i in range(n_targets):
-                if errors and i in errors:
-                    continue
-                n = first + i
-                packet = packet_of[i](n)
-                send_ns[n] = now()
-                try:
-                    send_to[i](packet, sockaddrs[i])
-                except OSError as err:
-                    if not await self._send_again(err, send_to[i], packet, sockaddrs[i], sw, n, i):
-                        continue
-                expected += 1
-                left -= 1
-                if not left:
-                    left = chunk
-                    unread += chunk
-                    if unread >= room:  # the receive buffer could fill up: read it now
-                        self._drain_all()
-                        unread = 0
-                    await asyncio.sleep(0)
-            sw.expected += expected
-            unread += chunk - left
+            self._pause_readers()
+            try:
+                await self._send_round(
+                    sw, rnd * n_targets, packet_of, send_to, sockaddrs, step, room
+                )
+            finally:
+                self._resume_readers()
             if rnd + 1 < sw.count:
                 await asyncio.sleep(max(0.0, round_start + interval - loop.time()))
+
+    async def _send_round(
+        self,
+        sw: SweepBook,
+        first: int,
+        packet_of: list[Callable[[int], bytes]],
+        send_to: list[Callable[[bytes, tuple], int]],
+        sockaddrs: list[tuple],
+        step: int,
+        room: int,
+    ) -> None:
+        """One request to every target, packet numbers from ``first``: the hot loop of a
+        sweep, keep it lean. Reads the receive buffer when it could fill up (the count of
+        unread replies is the Pinger's: concurrent sweeps fill the same buffer)."""
+        send_ns, errors, now, chunk = sw.send_ns, sw.errors, time.time_ns, self._chunk
+        left, unyielded, expected = step, 0, 0
+        for i in range(len(send_to)):
+            if errors and i in errors:
+                continue
+            n = first + i
+            packet = packet_of[i](n)
+            send_ns[n] = now()
+            try:
+                send_to[i](packet, sockaddrs[i])
+            except OSError as err:
+                if not await self._send_again(err, send_to[i], packet, sockaddrs[i], sw, n, i):
+                    continue
+            expected += 1
+            left -= 1
+            if not left:
+                left = step
+                self._unread += step
+                unyielded += step
+                if self._unread >= room:  # the receive buffer could fill up: read it now
+                    self._drain_all()
+                if unyielded >= chunk:
+                    unyielded = 0
+                    await asyncio.sleep(0)
+        sw.expected += expected
+        self._unread += step - left
 
     async def _send_again(
         self,
