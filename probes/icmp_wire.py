@@ -64,9 +64,14 @@ def checksum(data: bytes) -> int:
 
 
 def build_echo(icmp_type: int, ident: int, nonce: bytes, index: int) -> bytes:
-    """One echo request, checksum computed over the whole packet (the simple path)."""
+    """One echo request, checksum computed over the whole packet (the simple path).
+
+    An ICMPv6 request's checksum stays 0: it covers an IPv6 pseudo-header, and the kernel
+    computes it on every raw ICMPv6 and ping socket."""
     seq = index & 0xFFFF
     raw = _PACKET.pack(icmp_type, 0, 0, ident, seq, nonce, index, PAD)
+    if icmp_type == ICMP6_ECHO_REQUEST:
+        return raw
     return _PACKET.pack(icmp_type, 0, checksum(raw), ident, seq, nonce, index, PAD)
 
 
@@ -91,6 +96,12 @@ class EchoTemplate:
     def _maker(self) -> Callable[[int], bytes]:
         pack = _PACKET.pack
         base, icmp_type, ident, nonce = self.base, self.icmp_type, self.ident, self.nonce
+        if icmp_type == ICMP6_ECHO_REQUEST:  # the kernel computes ICMPv6 checksums
+
+            def packet6(index: int) -> bytes:
+                return pack(icmp_type, 0, 0, ident, index & 0xFFFF, nonce, index, PAD)
+
+            return packet6
 
         def packet(index: int) -> bytes:
             seq = index & 0xFFFF
