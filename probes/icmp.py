@@ -4,14 +4,11 @@ A sweep sends echo requests to every target from one loop, matches replies by id
 sequence and an 8-byte per-sweep nonce echoed back in the payload, and waits once, for one
 shared deadline, for the silent hosts. Nothing is created per host but a few array slots.
 
-Two kinds of socket, detected once at start-up by :func:`detect_icmp_capability`:
-
-* ``raw`` (``SOCK_RAW``): needs root or ``CAP_NET_RAW``. A raw socket receives a copy of
-  every ICMP packet on the host, so the kernel filter (``ICMP_FILTER``) passes echo
-  replies only, and replies are matched on the sweep's identifier and nonce.
-* ``dgram`` (unprivileged ping socket): needs the process's group inside
-  ``net.ipv4.ping_group_range`` (the kernel default ``1 0`` allows nobody). The kernel
-  sets the identifier and delivers only this socket's replies.
+Two kinds of socket (:mod:`probes.icmp_caps` says which this process may open): a ``raw``
+socket receives a copy of every ICMP packet on the host, so the kernel filter
+(``ICMP_FILTER``) passes echo replies only, matched on the sweep's identifier and nonce; on
+an unprivileged ``dgram`` ping socket the kernel sets the identifier and delivers only this
+socket's replies.
 
 Where a sweep's time goes, and why it is spent this way (measured on loopback, 10,000
 hosts): the silent hosts' timeout counts from the last request sent, so sending is the part
@@ -36,11 +33,10 @@ import socket
 import struct
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Literal
 
 from probes.errors import IcmpError, IcmpPermissionError
 from probes.icmp_book import PingResult, SweepBook, parse_targets
+from probes.icmp_caps import IcmpCapability, IcmpMode, detect_icmp_capability
 from probes.icmp_wire import (
     ICMP6_ECHO_REPLY,
     ICMP6_ECHO_REQUEST,
@@ -61,8 +57,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-IcmpMode = Literal["raw", "dgram"]
-
 _SOL_RAW = 255
 _ICMP_FILTER = 1  # linux/icmp.h: bitmask of ICMP types to *block* on a raw IPv4 socket
 _ICMP6_FILTER = 1  # linux/icmpv6.h: 256-bit mask, bit set = block
@@ -70,69 +64,8 @@ _SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
 _SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)
 _SO_SNDBUFFORCE = getattr(socket, "SO_SNDBUFFORCE", 32)
 _TIMESPEC = struct.Struct("@qq")
-_PING_GROUP_RANGE = "/proc/sys/net/ipv4/ping_group_range"
 #: receive-buffer bytes one queued echo reply takes, rounded up (about 830 on loopback)
 _BYTES_PER_QUEUED_REPLY = 1024
-
-
-@dataclass(frozen=True, slots=True)
-class IcmpCapability:
-    """Which ICMP sockets this process may open; detect once with detect_icmp_capability()."""
-
-    raw_v4: bool
-    raw_v6: bool
-    dgram_v4: bool
-    dgram_v6: bool
-    ping_group_range: tuple[int, int] | None
-    gid: int
-
-    @property
-    def mode(self) -> IcmpMode | None:
-        """The socket kind a Pinger will use: raw if allowed, else ping sockets, else None."""
-        if self.raw_v4:
-            return "raw"
-        if self.dgram_v4:
-            return "dgram"
-        return None
-
-    def describe(self) -> str:
-        """One line for logs and the start-up banner."""
-        rng = self.ping_group_range
-        return (
-            f"icmp mode={self.mode or 'none'} raw_v4={self.raw_v4} raw_v6={self.raw_v6} "
-            f"dgram_v4={self.dgram_v4} dgram_v6={self.dgram_v6} "
-            f"ping_group_range={f'{rng[0]} {rng[1]}' if rng else 'unknown'} gid={self.gid}"
-        )
-
-
-def _can_open(family: int, kind: int, proto: int) -> bool:
-    try:
-        sock = socket.socket(family, kind, proto)
-    except OSError:
-        return False
-    sock.close()
-    return True
-
-
-def _read_ping_group_range(path: str = _PING_GROUP_RANGE) -> tuple[int, int] | None:
-    try:
-        with open(path, encoding="ascii") as fh:
-            low, high = fh.read().split()
-        return int(low), int(high)
-    except (OSError, ValueError):
-        return None
-
-
-def detect_icmp_capability() -> IcmpCapability:
-    """Try each socket kind once (opening and closing it); call once at start-up."""
-    return IcmpCapability(
-        raw_v4=_can_open(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP),
-        raw_v6=_can_open(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6),
-        dgram_v4=_can_open(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP),
-        dgram_v6=_can_open(socket.AF_INET6, socket.SOCK_DGRAM, socket.IPPROTO_ICMPV6),
-        ping_group_range=_read_ping_group_range(),
-        gid=os.getgid(),
-    )
 
 
 class Pinger:
