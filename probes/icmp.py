@@ -17,8 +17,10 @@ patched by one ``struct.pack`` (:mod:`probes.icmp_wire`), no coroutine, no wait 
 packet. Replies are *not* read while a sweep sends: they wait in the kernel's receive
 buffer, each stamped with its arrival time (``SO_TIMESTAMPNS``), and are read once sending
 ends, inside the timeout everyone waits anyway; so the buffer is made large
-(``SO_RCVBUFFORCE`` when privileged) and sending stops to read it only when it could fill
-up. The event loop gets a turn every ``chunk`` packets. A reply counts if the kernel
+(``SO_RCVBUFFORCE`` when privileged), and sending stops to read it when the kernel says it
+is half full (``SO_MEMINFO``, looked at every few hundred packets): a full buffer drops
+replies, and a dropped reply is a live host reported lost. The event loop gets a turn
+every ``chunk`` packets. A reply counts if the kernel
 received it before the sweep's deadline, however late it is read.
 """
 
@@ -63,9 +65,12 @@ _ICMP6_FILTER = 1  # linux/icmpv6.h: 256-bit mask, bit set = block
 _SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
 _SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)
 _SO_SNDBUFFORCE = getattr(socket, "SO_SNDBUFFORCE", 32)
+_SO_MEMINFO = getattr(socket, "SO_MEMINFO", 55)
 _TIMESPEC = struct.Struct("@qq")
-#: receive-buffer bytes one queued echo reply takes, rounded up (about 830 on loopback)
-_BYTES_PER_QUEUED_REPLY = 1024
+_MEMINFO_HEAD = struct.Struct("=II")  # sk_meminfo: bytes queued for reading, receive buffer
+#: receive-buffer bytes one queued reply may take (about 830 on loopback; a NIC's driver
+#: may charge a page or more): how many requests go out between two looks at the buffer
+_WORST_BYTES_PER_REPLY = 4096
 
 
 class Pinger:
@@ -99,12 +104,13 @@ class Pinger:
         #: socket bound to it also only hears the replies sent back to it
         self.source = source
         self._socks: dict[int, socket.socket] = {}
-        #: replies each socket may leave unread in its receive buffer while a sweep sends
-        self._room: dict[int, int] = {}
+        #: requests sent between two looks at a socket's receive buffer while sending
+        self._step: dict[int, int] = {}
+        #: sockets whose replies carry the kernel's arrival time and may wait unread
+        self._stamped: dict[int, bool] = {}
         self._sweeps: dict[bytes, SweepBook] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._sending = 0  # sweeps sending now; the readers are paused while it is > 0
-        self._unread = 0  # requests sent since the sockets were last read
 
     async def __aenter__(self) -> Pinger:
         self._loop = asyncio.get_running_loop()
@@ -123,7 +129,7 @@ class Pinger:
         self._socks.clear()
         for sw in self._sweeps.values():
             sw.all_sent = True
-            if not sw.done.done():
+            if sw.done is not None and not sw.done.done():
                 sw.done.set_result(None)
 
     # -- sockets ---------------------------------------------------------------------------
@@ -159,15 +165,16 @@ class Pinger:
             except OSError:
                 with contextlib.suppress(OSError):
                     sock.setsockopt(socket.SOL_SOCKET, plain, size)
-        stamped = True
         try:
             sock.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
-        except OSError:
-            stamped = False  # arrival read from the clock: replies must be read promptly
-        # Half of what the buffer holds; without kernel timestamps a reply's time is when
-        # it is read, so then read often.
-        room = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) // _BYTES_PER_QUEUED_REPLY
-        self._room[family] = max(1, room // 2 if stamped else min(room // 2, 64))
+            sock.getsockopt(socket.SOL_SOCKET, _SO_MEMINFO, _MEMINFO_HEAD.size)
+            self._stamped[family] = True
+        except OSError:  # a reply's time is when it is read, or the fill cannot be seen
+            self._stamped[family] = False
+        # Between two looks at the buffer at most a quarter of it fills, even at a page a
+        # reply; without timestamps, replies are read at each look.
+        rcvbuf = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+        self._step[family] = max(1, min(rcvbuf // (4 * _WORST_BYTES_PER_REPLY), 64 * 1024))
         if self.mode == "raw":
             # Only echo replies reach us; without this a raw socket also gets our own
             # requests on loopback and every other ICMP packet of the host.
@@ -201,13 +208,28 @@ class Pinger:
             for family, sock in self._socks.items():
                 self._loop.add_reader(sock.fileno(), self._drain, sock, family == socket.AF_INET6)
 
+    def _must_read(self) -> bool:
+        """Whether sending must stop to read replies: a receive buffer is half full (the
+        kernel says how full: SO_MEMINFO), or replies carry no kernel timestamp."""
+        for family, sock in self._socks.items():
+            if not self._stamped.get(family, False):
+                return True
+            try:
+                queued, size = _MEMINFO_HEAD.unpack(
+                    sock.getsockopt(socket.SOL_SOCKET, _SO_MEMINFO, _MEMINFO_HEAD.size)
+                )
+            except OSError:
+                return True
+            if queued * 2 >= size:
+                return True
+        return False
+
     def _drain_all(self) -> None:
         for family, sock in list(self._socks.items()):
             self._drain(sock, family == socket.AF_INET6)
 
     def _drain(self, sock: socket.socket, v6: bool) -> None:
         """Read every queued datagram, hand replies to their sweeps (the reader callback)."""
-        self._unread = 0
         strip_ip = self.mode == "raw" and not v6
         reply_type = ICMP6_ECHO_REPLY if v6 else ICMP_ECHO_REPLY
         check_ident = self.mode == "raw"
@@ -270,7 +292,8 @@ class Pinger:
         socks = {fam: self._socket(fam) for fam in set(families)}
         nonce = os.urandom(NONCE_LEN)
         ident = int.from_bytes(nonce[:2], "big")
-        sw = SweepBook(nonce, ident, unique, count, loop.create_future())
+        done: asyncio.Future[None] = loop.create_future()
+        sw = SweepBook(nonce, ident, unique, count, done)
         self._sweeps[nonce] = sw
         try:
             await self._send_all(sw, socks, families, sockaddrs, interval)
@@ -280,10 +303,10 @@ class Pinger:
             # Everything below runs inside the timeout the silent hosts get anyway.
             self._drain_all()
             sw.check_done()
-            if not sw.done.done():
+            if not done.done():
                 sw.settle()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(asyncio.shield(sw.done), deadline - loop.time())
+                    await asyncio.wait_for(asyncio.shield(done), deadline - loop.time())
                 self._drain_all()  # received in time, not read yet
         finally:
             del self._sweeps[nonce]
@@ -315,16 +338,12 @@ class Pinger:
         else:
             packet_of = [makers[fam] for fam in families]
             send_to = [socks[fam].sendto for fam in families]
-        chunk = self._chunk
-        room = min(self._room[fam] for fam in socks)
-        step = min(chunk, room)  # packets between two looks at the buffer and the loop
+        step = min(self._chunk, *(self._step[fam] for fam in socks))
         for rnd in range(sw.count):
             round_start = loop.time()
             self._pause_readers()
             try:
-                await self._send_round(
-                    sw, rnd * n_targets, packet_of, send_to, sockaddrs, step, room
-                )
+                await self._send_round(sw, rnd * n_targets, packet_of, send_to, sockaddrs, step)
             finally:
                 self._resume_readers()
             if rnd + 1 < sw.count:
@@ -338,11 +357,10 @@ class Pinger:
         send_to: list[Callable[[bytes, tuple], int]],
         sockaddrs: list[tuple],
         step: int,
-        room: int,
     ) -> None:
         """One request to every target, packet numbers from ``first``: the hot loop of a
-        sweep, keep it lean. Reads the receive buffer when it could fill up (the count of
-        unread replies is the Pinger's: concurrent sweeps fill the same buffer)."""
+        sweep, keep it lean. Every ``step`` packets it looks at the receive buffers (which
+        concurrent sweeps share) and reads them if they could fill up."""
         send_ns, errors, now, chunk = sw.send_ns, sw.errors, time.time_ns, self._chunk
         left, unyielded, expected = step, 0, 0
         for i in range(len(send_to)):
@@ -360,15 +378,13 @@ class Pinger:
             left -= 1
             if not left:
                 left = step
-                self._unread += step
                 unyielded += step
-                if self._unread >= room:  # the receive buffer could fill up: read it now
+                if self._must_read():
                     self._drain_all()
                 if unyielded >= chunk:
                     unyielded = 0
                     await asyncio.sleep(0)
         sw.expected += expected
-        self._unread += step - left
 
     async def _send_again(
         self,
