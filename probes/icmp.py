@@ -17,11 +17,11 @@ patched by one ``struct.pack`` (:mod:`probes.icmp_wire`), no coroutine, no wait 
 packet. Replies are *not* read while a sweep sends: they wait in the kernel's receive
 buffer, each stamped with its arrival time (``SO_TIMESTAMPNS``), and are read once sending
 ends, inside the timeout everyone waits anyway; so the buffer is made large
-(``SO_RCVBUFFORCE`` when privileged), and sending stops to read it when the kernel says it
-is half full (``SO_MEMINFO``, looked at every few hundred packets): a full buffer drops
-replies, and a dropped reply is a live host reported lost. The event loop gets a turn
-every ``chunk`` packets. A reply counts if the kernel
-received it before the sweep's deadline, however late it is read.
+(``SO_RCVBUFFORCE`` when privileged), and sending stops to read it when the kernel says
+it is half full (``SO_MEMINFO``, looked at every ``chunk`` packets or sooner): a full
+buffer drops replies, and a dropped reply is a live host reported lost. The event loop
+gets a turn every ``chunk`` packets. A reply counts if the kernel received it before the
+sweep's deadline, however late it is read.
 """
 
 from __future__ import annotations
@@ -38,7 +38,13 @@ from collections.abc import Callable, Sequence
 
 from probes.errors import IcmpError, IcmpPermissionError
 from probes.icmp_book import PingResult, SweepBook, parse_targets
-from probes.icmp_caps import IcmpCapability, IcmpMode, detect_icmp_capability
+from probes.icmp_caps import (
+    IcmpCapability,
+    IcmpMode,
+    buffer_half_full,
+    detect_icmp_capability,
+    open_icmp_socket,
+)
 from probes.icmp_wire import (
     ICMP6_ECHO_REPLY,
     ICMP6_ECHO_REQUEST,
@@ -59,18 +65,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_SOL_RAW = 255
-_ICMP_FILTER = 1  # linux/icmp.h: bitmask of ICMP types to *block* on a raw IPv4 socket
-_ICMP6_FILTER = 1  # linux/icmpv6.h: 256-bit mask, bit set = block
 _SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
-_SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)
-_SO_SNDBUFFORCE = getattr(socket, "SO_SNDBUFFORCE", 32)
-_SO_MEMINFO = getattr(socket, "SO_MEMINFO", 55)
 _TIMESPEC = struct.Struct("@qq")
-_MEMINFO_HEAD = struct.Struct("=II")  # sk_meminfo: bytes queued for reading, receive buffer
-#: receive-buffer bytes one queued reply may take (about 830 on loopback; a NIC's driver
-#: may charge a page or more): how many requests go out between two looks at the buffer
-_WORST_BYTES_PER_REPLY = 4096
 
 
 class Pinger:
@@ -138,60 +134,13 @@ class Pinger:
         sock = self._socks.get(family)
         if sock is not None:
             return sock
-        v6 = family == socket.AF_INET6
-        proto = socket.IPPROTO_ICMPV6 if v6 else socket.IPPROTO_ICMP
-        kind = socket.SOCK_RAW if self.mode == "raw" else socket.SOCK_DGRAM
-        try:
-            sock = socket.socket(family, kind, proto)
-        except OSError as err:
-            fam = "IPv6" if v6 else "IPv4"
-            raise IcmpPermissionError(f"cannot open {self.mode} ICMP {fam} socket: {err}") from err
-        sock.setblocking(False)
-        if self.source is not None and not v6:
-            try:
-                sock.bind((self.source, 0))
-            except OSError as err:
-                sock.close()
-                raise IcmpPermissionError(
-                    f"cannot send ICMP from {self.source}: {err} (is it a local address?)"
-                ) from err
-        # Privileged: *FORCE ignores net.core.rmem_max; otherwise SO_RCVBUF up to rmem_max.
-        for force, plain, size in (
-            (_SO_RCVBUFFORCE, socket.SO_RCVBUF, self._rcvbuf),
-            (_SO_SNDBUFFORCE, socket.SO_SNDBUF, 1024 * 1024),
-        ):
-            try:
-                sock.setsockopt(socket.SOL_SOCKET, force, size)
-            except OSError:
-                with contextlib.suppress(OSError):
-                    sock.setsockopt(socket.SOL_SOCKET, plain, size)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
-            sock.getsockopt(socket.SOL_SOCKET, _SO_MEMINFO, _MEMINFO_HEAD.size)
-            self._stamped[family] = True
-        except OSError:  # a reply's time is when it is read, or the fill cannot be seen
-            self._stamped[family] = False
-        # Between two looks at the buffer at most a quarter of it fills, even at a page a
-        # reply; without timestamps, replies are read at each look.
-        rcvbuf = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
-        self._step[family] = max(1, min(rcvbuf // (4 * _WORST_BYTES_PER_REPLY), 64 * 1024))
-        if self.mode == "raw":
-            # Only echo replies reach us; without this a raw socket also gets our own
-            # requests on loopback and every other ICMP packet of the host.
-            if v6:
-                mask = bytearray(b"\xff" * 32)
-                mask[ICMP6_ECHO_REPLY >> 3] &= ~(1 << (ICMP6_ECHO_REPLY & 7)) & 0xFF
-                # icmp6_filter is __u32[8] in host order: build it word by word.
-                words = struct.unpack("<8I", bytes(mask))
-                sock.setsockopt(socket.IPPROTO_ICMPV6, _ICMP6_FILTER, struct.pack("=8I", *words))
-            else:
-                sock.setsockopt(
-                    _SOL_RAW, _ICMP_FILTER, struct.pack("=I", ~(1 << ICMP_ECHO_REPLY) & 0xFFFFFFFF)
-                )
+        sock, self._stamped[family], self._step[family] = open_icmp_socket(
+            self.mode, family, source=self.source, rcvbuf=self._rcvbuf
+        )
         loop = self._loop or asyncio.get_running_loop()
         self._loop = loop
         if not self._sending:
-            loop.add_reader(sock.fileno(), self._drain, sock, v6)
+            loop.add_reader(sock.fileno(), self._drain, sock, family == socket.AF_INET6)
         self._socks[family] = sock
         return sock
 
@@ -209,20 +158,12 @@ class Pinger:
                 self._loop.add_reader(sock.fileno(), self._drain, sock, family == socket.AF_INET6)
 
     def _must_read(self) -> bool:
-        """Whether sending must stop to read replies: a receive buffer is half full (the
-        kernel says how full: SO_MEMINFO), or replies carry no kernel timestamp."""
-        for family, sock in self._socks.items():
-            if not self._stamped.get(family, False):
-                return True
-            try:
-                queued, size = _MEMINFO_HEAD.unpack(
-                    sock.getsockopt(socket.SOL_SOCKET, _SO_MEMINFO, _MEMINFO_HEAD.size)
-                )
-            except OSError:
-                return True
-            if queued * 2 >= size:
-                return True
-        return False
+        """Whether sending must stop to read replies: a receive buffer is half full, or
+        replies carry no kernel timestamp."""
+        return any(
+            not self._stamped.get(family, False) or buffer_half_full(sock)
+            for family, sock in self._socks.items()
+        )
 
     def _drain_all(self) -> None:
         for family, sock in list(self._socks.items()):
