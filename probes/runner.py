@@ -309,6 +309,19 @@ class ProbeRunner:
             else:
                 await self._run_snmp_batch(devices)
 
+    async def probe_now(self, kind: str, device_ids: Iterable[str]) -> None:
+        """One sweep of these devices' `kind` checks now, batch by batch (targets just taken
+        over from a node that died are probed at once, not at their batch's next turn)."""
+        ids = set(device_ids)
+        for k, _interval, _offset, devices in self.batches():
+            chosen = [d for d in devices if d.id in ids]
+            if k != kind or not chosen:
+                continue
+            if kind == "icmp":
+                await self._run_icmp_batch(chosen)
+            else:
+                await self._run_snmp_batch(chosen)
+
     # -- jobs ------------------------------------------------------------------------------
 
     async def _emit(self, changes: Iterable[StateChange]) -> None:

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from prometheus_client.registry import CollectorRegistry
 
-from bridge.nodes import api, registry
+from bridge.nodes import api, registry, side
 from bridge.nodes.metrics import NodeCollector
 from bridge.service import Services
 
@@ -23,7 +23,8 @@ async def _beat(services: Services) -> None:
     while True:
         await asyncio.sleep(every)
         try:
-            await services.write(lambda conn: registry.heartbeat(conn, node, services.now()))
+            # beside the writer, not behind it: a burst of writes must not make us look dead
+            await side.run(services.engines, lambda c: registry.heartbeat(c, node, services.now()))
         except Exception as err:  # noqa: BLE001 - the store is away: try again next beat
             log.warning("node %s: heartbeat not written: %s", node.name, err)
 

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from bridge.clock import Clock
 from bridge.config import Config
 from bridge.config.models import DeviceConfig
+from bridge.nodes import side
 from bridge.nodes.identity import Node
 from bridge.probing import health, quorum, records
 from bridge.probing.leases import Leases, live_nodes
@@ -83,14 +84,22 @@ class Prober:
         self._busy: set[tuple[str, str]] = set()
         self.health = health.SiteHealth(self.node, self.site_cfg)
         self._lease_task: asyncio.Task[None] | None = None
-        self._renewed = datetime.min.replace(tzinfo=UTC)
+        #: when the next lease round is due: a third of the TTL after the last, or sooner
+        #: when another node's leases lapse then (a dead node's targets, claimed at once)
+        self._due = datetime.min.replace(tzinfo=UTC)
+        #: sweeps of targets just taken over, running beside the scheduled ones
+        self._takeovers: set[asyncio.Task[None]] = set()
         self._stack = contextlib.AsyncExitStack()
 
     def _leases(self) -> Leases:
         targets = {(s.id, "icmp") for s in self.specs if s.icmp}
         targets |= {(s.id, "snmp") for s in self.specs if s.snmp}
-        p = self.cfg.probing
-        return Leases(self.node.name, self.site, p.lease_ttl, p.lease_margin, frozenset(targets))
+        p, beat = self.cfg.probing, self.cfg.nodes.heartbeat_interval
+        fresh = min(p.lease_ttl, max(p.lease_ttl / 2, 2 * beat))
+        return Leases(
+            self.node.name, self.site, p.lease_ttl, p.lease_margin, frozenset(targets),
+            fresh=fresh,
+        )  # fmt: skip
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -158,9 +167,11 @@ class Prober:
             self._lease_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._lease_task
+        for task in list(self._takeovers):
+            task.cancel()
         await self.flush()
         with contextlib.suppress(Exception):
-            await self.services.write(self.leases.release)
+            await side.run(self.services.engines, self.leases.release)
         await self._stack.aclose()
 
     async def cycle(self) -> None:
@@ -177,24 +188,34 @@ class Prober:
         return True
 
     async def renew_if_due(self) -> None:
-        """Before a batch: a lease round when a third of the TTL has passed since the last."""
-        if self.clock.now() >= self._renewed + timedelta(seconds=self.cfg.probing.lease_ttl / 3):
+        """Before a batch: a lease round when one is due (see `_due`)."""
+        if self.clock.now() >= self._due:
             await self.renew()
 
     async def renew(self) -> None:
-        """One lease round: renew, give back, claim; forget what another node now watches."""
+        """One lease round: renew, give back, claim; forget what another node now watches.
+
+        It runs in a transaction of its own beside the single writer (bridge.nodes.side): a
+        queue of state writes must not delay a renewal past the TTL. Targets gained after
+        start (a dead node's, or a share given back) are probed at once."""
         now = self.clock.now()
+        ttl = self.cfg.probing.lease_ttl
 
-        def step(conn: sa.Connection) -> tuple[set[Any], set[Any], set[str]]:
-            gained, lost = self.leases.step(conn, now, busy=frozenset(self._busy))
-            return gained, lost, quorum.live_sites(conn, now, self.cfg.probing.lease_ttl)
+        def step(conn: sa.Connection) -> tuple[set[Any], set[Any]]:
+            return self.leases.step(conn, now, busy=frozenset(self._busy))
 
-        gained, lost, sites = await self.services.write(step)
-        self._renewed = now
-        self.live_sites = sites | {self.site}
+        gained, lost = await side.run(self.services.engines, step)
+        self._due = now + timedelta(seconds=ttl / 3)
+        if self.leases.others_expire is not None:
+            # just after another node's leases lapse; a live node renews long before that
+            lapse = self.leases.others_expire + timedelta(seconds=min(0.1, ttl / 30))
+            self._due = min(self._due, lapse)
+        self.live_sites = self.leases.live_sites | {self.site}
         if self.runner is not None:
             for device_id, kind in lost:
                 self.runner.engine.forget(device_id, kind)
+            if gained and self._lease_task is not None:
+                self._probe_now(gained)
         if gained or lost:
             log.info(
                 "probe leases of %s/%s: %d held (+%d, -%d)",
@@ -205,10 +226,21 @@ class Prober:
                 len(lost),
             )
 
+    def _probe_now(self, targets: set[tuple[str, str]]) -> None:
+        assert self.runner is not None
+        for kind in sorted({k for _, k in targets}):
+            ids = [d for d, k in targets if k == kind]
+            task = asyncio.create_task(self.runner.probe_now(kind, ids), name="probe-takeover")
+            self._takeovers.add(task)
+            task.add_done_callback(self._takeovers.discard)
+
     async def _keep_leases(self) -> None:
-        period = max(0.2, self.cfg.probing.lease_ttl / 6)
+        """Wakes when the next round is due (at most a sixth of the TTL apart, so a clock
+        step or a missed wake-up costs little)."""
+        longest = max(0.2, self.cfg.probing.lease_ttl / 6)
         while True:
-            await asyncio.sleep(period)
+            wait = (self._due - self.clock.now()).total_seconds()
+            await asyncio.sleep(min(longest, max(0.02, wait)))
             try:
                 await self.renew_if_due()
             except Exception:  # the store away: our leases lapse and we stop probing
