@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
+from bridge.nodes import store
 from bridge.probing.quorum import fair_share
 from bridge.store.schema import nodes, probe_leases
 
@@ -145,7 +146,8 @@ def survey(
 
 
 def seed(conn: sa.Connection, site: str, targets: Iterable[Target]) -> int:
-    """A lease row, unowned, for every target of the site that has none yet."""
+    """A lease row, unowned, for every target of the site that has none yet (nodes starting
+    together seed at once: a row another node inserted first is left alone)."""
     have = {
         (d, c)
         for d, c in conn.execute(
@@ -156,7 +158,7 @@ def seed(conn: sa.Connection, site: str, targets: Iterable[Target]) -> int:
     }
     rows = [{"device_id": d, "check": c, "site": site} for d, c in targets if (d, c) not in have]
     if rows:
-        conn.execute(sa.insert(probe_leases), rows)
+        conn.execute(store.insert(conn, probe_leases).on_conflict_do_nothing(), rows)
     return len(rows)
 
 
