@@ -22,7 +22,12 @@ TURN = "turn"
 
 
 def _take(
-    conn: sa.Connection, job: str, unit: str, node: str, now: datetime, until: datetime,
+    conn: sa.Connection,
+    job: str,
+    unit: str,
+    node: str,
+    now: datetime,
+    until: datetime,
     free: sa.ColumnElement[bool],
 ) -> bool:
     """Insert the claim, or take the existing row over where `free` holds (compare-and-set)."""
