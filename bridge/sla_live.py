@@ -17,7 +17,7 @@ import sqlalchemy as sa
 import sla
 from bridge import tickets as tk
 from bridge.config import Config
-from bridge.config.models import CalendarConfig, _expand_days
+from bridge.config.calendars import CalendarConfig, _expand_days
 from bridge.lifecycle import Status
 from bridge.store.schema import ticket_events, tickets
 
