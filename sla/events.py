@@ -3,11 +3,12 @@
 ``ticket_events`` is the source of every SLA figure, so a misspelt status must be refused when
 it is written, not counted as working time when it is replayed. This module holds:
 
-* the vocabulary: :class:`Status`, :class:`Priority`, :class:`Line`, :class:`EventKind`, the
-  kinds that move a clock and the statuses that stop one (bridge re-exports the enums);
-* one frozen dataclass per kind, built by :func:`parse`, which refuses an unknown kind or a bad
-  field with :class:`EventInvalid` naming both; fields a kind does not declare are kept in
-  ``extra`` so a newer writer's additions survive a round trip;
+* the vocabulary (:mod:`sla.vocabulary`, importable from here): :class:`Status`,
+  :class:`Priority`, :class:`Line`, :class:`EventKind`, the kinds that move a clock and the
+  statuses that stop one (bridge re-exports the enums);
+* one frozen dataclass per kind, declared as its fields' checks and built by :func:`parse`,
+  which refuses an unknown kind or a bad field with :class:`EventInvalid` naming both; fields a
+  kind does not declare are kept in ``extra`` so a newer writer's additions survive a round trip;
 * :func:`validate`, which the write path calls on every event before storing it.
 
 The one transition and the fold over a log are in :mod:`sla.fold`. Reading stays lenient;
@@ -16,11 +17,12 @@ writing is strict. Pure: no I/O, no project imports.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, make_dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any, ClassVar
+
+from sla.vocabulary import CLOCK_KINDS, KINDS, STOP_STATUSES, EventKind, Line, Priority, Status
 
 __all__ = [
     "CLOCK_KINDS",
@@ -36,67 +38,12 @@ __all__ = [
     "validate",
 ]
 
-
-class Status(StrEnum):
-    NEW = "new"
-    IN_PROGRESS = "in_progress"
-    WAITING = "waiting"
-    RESOLVED = "resolved"
-    CLOSED = "closed"
-
-
-class Priority(StrEnum):
-    P1 = "P1"
-    P2 = "P2"
-    P3 = "P3"
-    P4 = "P4"
-
-
-class Line(StrEnum):
-    L1 = "L1"
-    L2 = "L2"
-    L3 = "L3"
-
-    @property
-    def level(self) -> int:
-        return int(self.value[1])
-
-
-class EventKind(StrEnum):
-    CREATED = "created"
-    ASSIGNED = "assigned"
-    STATUS_CHANGED = "status_changed"
-    PRIORITY_CHANGED = "priority_changed"
-    COMMENTED = "commented"
-    ESCALATED = "escalated"
-    LINKED = "linked"
-    RETITLED = "retitled"
-    ALERT_ATTACHED = "alert_attached"
-    RECOVERY = "recovery"
-    ALERT_ACKNOWLEDGED = "alert_acknowledged"
-    SLA_WARNING = "sla_warning"
-    SLA_BREACH = "sla_breach"
-
-
-#: Event kinds that move an SLA clock; every other kind is ignored by the clocks.
-CLOCK_KINDS = frozenset(
-    k.value
-    for k in (
-        EventKind.CREATED,
-        EventKind.ASSIGNED,
-        EventKind.STATUS_CHANGED,
-        EventKind.PRIORITY_CHANGED,
-    )
-)
-#: Statuses in which the resolution clock is stopped (not paused).
-STOP_STATUSES = frozenset({Status.RESOLVED.value, Status.CLOSED.value})
-
-#: Every kind a ticket's log may hold, as plain strings.
-KINDS = frozenset(k.value for k in EventKind)
 _STATUSES = frozenset(s.value for s in Status)
 _PRIORITIES = frozenset(p.value for p in Priority)
 _LINES = frozenset(x.value for x in Line)
 _CLOCKS = frozenset({"reaction", "resolution"})
+#: A field check: (kind, stored key, value) -> the value, or EventInvalid naming kind and key.
+Check = Callable[[str, str, Any], Any]
 
 
 class EventInvalid(ValueError):
@@ -136,6 +83,16 @@ def _opt_text(kind: str, name: str, value: Any) -> str | None:
     return None if value is None else _text(kind, name, value)
 
 
+def _choice(allowed: frozenset[str], what: str) -> Check:
+    """The check that a value is one of ``allowed`` (a ``what``: status, priority, …)."""
+    return lambda kind, name, value: _one_of(kind, name, value, allowed, what)
+
+
+def _or_none(check: Check) -> Check:
+    """``check``, letting a null through."""
+    return lambda kind, name, value: None if value is None else check(kind, name, value)
+
+
 def _opt_id(kind: str, name: str, value: Any) -> int | None:
     if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
         raise EventInvalid(kind, name, f"must be a ticket id or null, not {value!r}")
@@ -167,32 +124,45 @@ def _instant(kind: str, name: str, value: Any) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
+class Spec:
+    """One declared field of an event: its type and check, and how it is stored."""
+
+    type: Any
+    check: Check
+    #: the stored key where it differs from the attribute ("from" is a keyword)
+    key: str | None = None
+    #: what a missing key reads as, before the check
+    default: Any = None
+    #: left out of the stored data when null
+    omit_none: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class TicketEvent:
     """Base of the typed events: ``to_data()`` gives back the stored ``data`` dict."""
 
     KIND: ClassVar[EventKind]
-    #: stored key -> attribute, where they differ ("from" is a keyword)
-    _RENAMED: ClassVar[Mapping[str, str]] = {"from": "from_"}
+    #: attribute -> its spec, in the order the fields are checked (the first bad one is named)
+    SPECS: ClassVar[Mapping[str, Spec]] = {}
 
     def to_data(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        back = {v: k for k, v in self._RENAMED.items()}
-        for f in fields(self):
-            if f.name == "extra":
-                continue
-            value = getattr(self, f.name)
-            if value is None and f.name in self._OPTIONAL_ABSENT:
-                continue
-            out[back.get(f.name, f.name)] = value
+        for attr, spec in self.SPECS.items():
+            value = getattr(self, attr)
+            if not (value is None and spec.omit_none):
+                out[spec.key or attr] = value
         out.update(self.extra)  # type: ignore[attr-defined]
         return out
-
-    _OPTIONAL_ABSENT: ClassVar[frozenset[str]] = frozenset()
 
     @classmethod
     def _fields(cls, data: Mapping[str, Any]) -> dict[str, Any]:
         """The declared fields' values out of ``data``, checked (EventInvalid otherwise)."""
-        raise NotImplementedError
+        kind = cls.KIND.value
+        return {
+            attr: spec.check(kind, key, data.get(key, spec.default))
+            for attr, spec in cls.SPECS.items()
+            for key in (spec.key or attr,)
+        }
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> TicketEvent:
@@ -204,143 +174,86 @@ def _extra(data: Mapping[str, Any], cls: type[TicketEvent]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k not in known}
 
 
+_TYPES: dict[str, type[TicketEvent]] = {}
+
+
 def _declare(cls: type[TicketEvent]) -> type[TicketEvent]:
-    renamed = {v: k for k, v in cls._RENAMED.items()}
     cls._DATA_KEYS = frozenset(  # type: ignore[attr-defined]
-        renamed.get(f.name, f.name) for f in fields(cls) if f.name != "extra"
+        spec.key or attr for attr, spec in cls.SPECS.items()
     )
     _TYPES[cls.KIND.value] = cls
     return cls
 
 
-_TYPES: dict[str, type[TicketEvent]] = {}
-
-
-@_declare
-@dataclass(frozen=True, slots=True)
-class Created(TicketEvent):
-    KIND: ClassVar[EventKind] = EventKind.CREATED
-    _OPTIONAL_ABSENT: ClassVar[frozenset[str]] = frozenset({"assignee"})
-    customer_id: str
-    title: str
-    priority: str
-    origin: str
-    line: str | None
-    status: str
-    kind: str
-    assignee: str | None
-    parent_id: int | None
-    related_id: int | None
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def _fields(cls, data: Mapping[str, Any]) -> dict[str, Any]:
-        k = "created"
-        line = data.get("line")
-        assignee = data.get("assignee")
-        return dict(
-            customer_id=_name(k, "customer_id", data.get("customer_id")),
-            title=_text(k, "title", data.get("title")),
-            priority=_one_of(k, "priority", data.get("priority"), _PRIORITIES, "priority"),
-            origin=_name(k, "origin", data.get("origin")),
-            line=None if line is None else _one_of(k, "line", line, _LINES, "line"),
-            status=_one_of(k, "status", data.get("status", "new"), _STATUSES, "status"),
-            kind=_name(k, "kind", data.get("kind", "incident")),
-            assignee=None if assignee is None else _name(k, "assignee", assignee),
-            parent_id=_opt_id(k, "parent_id", data.get("parent_id")),
-            related_id=_opt_id(k, "related_id", data.get("related_id")),
-        )
-
-
-@_declare
-@dataclass(frozen=True, slots=True)
-class Assigned(TicketEvent):
-    KIND: ClassVar[EventKind] = EventKind.ASSIGNED
-    assignee: str
-    from_: str | None
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def _fields(cls, data: Mapping[str, Any]) -> dict[str, Any]:
-        k = "assigned"
-        return dict(
-            assignee=_name(k, "assignee", data.get("assignee")),
-            from_=_opt_text(k, "from", data.get("from")),
-        )
-
-
-@_declare
-@dataclass(frozen=True, slots=True)
-class StatusChanged(TicketEvent):
-    KIND: ClassVar[EventKind] = EventKind.STATUS_CHANGED
-    _OPTIONAL_ABSENT: ClassVar[frozenset[str]] = frozenset(
-        {"rule", "close_reason", "close_deadline"}
+def _event(kind: EventKind, doc: str, /, **specs: Spec) -> type[TicketEvent]:
+    """The frozen dataclass of ``kind``: one field per spec, then ``extra`` (the stored keys
+    no spec names, kept so a newer writer's additions survive a round trip)."""
+    name = "".join(w.title() for w in kind.value.split("_"))
+    cls = make_dataclass(
+        name,
+        [(attr, spec.type) for attr, spec in specs.items()]
+        + [("extra", Mapping[str, Any], field(default_factory=dict))],
+        bases=(TicketEvent,),
+        namespace={"KIND": kind, "SPECS": specs, "__doc__": doc},
+        frozen=True,
+        slots=True,
     )
-    from_: str
-    to: str
-    rule: str | None
-    close_reason: str | None
-    close_deadline: str | None
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def _fields(cls, data: Mapping[str, Any]) -> dict[str, Any]:
-        k = "status_changed"
-        return dict(
-            from_=_one_of(k, "from", data.get("from"), _STATUSES, "status"),
-            to=_one_of(k, "to", data.get("to"), _STATUSES, "status"),
-            rule=_opt_text(k, "rule", data.get("rule")),
-            close_reason=_opt_text(k, "close_reason", data.get("close_reason")),
-            close_deadline=_instant(k, "close_deadline", data.get("close_deadline")),
-        )
+    cls.__module__ = __name__
+    return _declare(cls)
 
 
-@_declare
-@dataclass(frozen=True, slots=True)
-class PriorityChanged(TicketEvent):
-    KIND: ClassVar[EventKind] = EventKind.PRIORITY_CHANGED
-    from_: str | None
-    to: str
-    extra: Mapping[str, Any] = field(default_factory=dict)
+_STATUS = _choice(_STATUSES, "status")
+_PRIORITY = _choice(_PRIORITIES, "priority")
+_LINE = _choice(_LINES, "line")
 
-    @classmethod
-    def _fields(cls, data: Mapping[str, Any]) -> dict[str, Any]:
-        k = "priority_changed"
-        frm = data.get("from")
-        return dict(
-            from_=None if frm is None else _one_of(k, "from", frm, _PRIORITIES, "priority"),
-            to=_one_of(k, "to", data.get("to"), _PRIORITIES, "priority"),
-        )
-
-
-@_declare
-@dataclass(frozen=True, slots=True)
-class Commented(TicketEvent):
-    KIND: ClassVar[EventKind] = EventKind.COMMENTED
-    text: str
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def _fields(cls, data: Mapping[str, Any]) -> dict[str, Any]:
-        return {"text": _text("commented", "text", data.get("text"))}
-
-
-@_declare
-@dataclass(frozen=True, slots=True)
-class Escalated(TicketEvent):
-    KIND: ClassVar[EventKind] = EventKind.ESCALATED
-    from_: str
-    to: str
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def _fields(cls, data: Mapping[str, Any]) -> dict[str, Any]:
-        k = "escalated"
-        return dict(
-            from_=_one_of(k, "from", data.get("from"), _LINES, "line"),
-            to=_one_of(k, "to", data.get("to"), _LINES, "line"),
-        )
-
+Created = _event(
+    EventKind.CREATED,
+    "A ticket was opened.",
+    customer_id=Spec(str, _name),
+    title=Spec(str, _text),
+    priority=Spec(str, _PRIORITY),
+    origin=Spec(str, _name),
+    line=Spec(str | None, _or_none(_LINE)),
+    status=Spec(str, _STATUS, default="new"),
+    kind=Spec(str, _name, default="incident"),
+    assignee=Spec(str | None, _or_none(_name), omit_none=True),
+    parent_id=Spec(int | None, _opt_id),
+    related_id=Spec(int | None, _opt_id),
+)
+Assigned = _event(
+    EventKind.ASSIGNED,
+    "The ticket was given to someone.",
+    assignee=Spec(str, _name),
+    from_=Spec(str | None, _opt_text, key="from"),
+)
+StatusChanged = _event(
+    EventKind.STATUS_CHANGED,
+    "The ticket moved from one status to another, by a person or a named rule.",
+    from_=Spec(str, _STATUS, key="from"),
+    to=Spec(str, _STATUS),
+    rule=Spec(str | None, _opt_text, omit_none=True),
+    close_reason=Spec(str | None, _opt_text, omit_none=True),
+    close_deadline=Spec(str | None, _instant, omit_none=True),
+)
+PriorityChanged = _event(
+    EventKind.PRIORITY_CHANGED,
+    "The ticket's priority changed.",
+    from_=Spec(str | None, _or_none(_PRIORITY), key="from"),
+    to=Spec(str, _PRIORITY),
+)
+Commented = _event(EventKind.COMMENTED, "Someone commented.", text=Spec(str, _text))
+Escalated = _event(
+    EventKind.ESCALATED,
+    "The ticket moved to another support line.",
+    from_=Spec(str, _LINE, key="from"),
+    to=Spec(str, _LINE),
+)
+Retitled = _event(
+    EventKind.RETITLED,
+    "The ticket's title changed.",
+    from_=Spec(str | None, _opt_text, key="from"),
+    to=Spec(str, _name),
+)
 
 _ABSENT: Any = object()
 
@@ -351,6 +264,10 @@ class Linked(TicketEvent):
     """``parent_id``/``related_id``: absent = unchanged; null = unlinked."""
 
     KIND: ClassVar[EventKind] = EventKind.LINKED
+    SPECS: ClassVar[Mapping[str, Spec]] = {
+        "parent_id": Spec(int | None, _opt_id),
+        "related_id": Spec(int | None, _opt_id),
+    }
     parent_id: int | None = _ABSENT
     related_id: int | None = _ABSENT
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -364,88 +281,30 @@ class Linked(TicketEvent):
         k = "linked"
         if "parent_id" not in data and "related_id" not in data:
             raise EventInvalid(k, "parent_id", "a link needs parent_id or related_id")
-        return dict(
-            parent_id=_opt_id(k, "parent_id", data["parent_id"])
-            if "parent_id" in data
-            else _ABSENT,
-            related_id=_opt_id(k, "related_id", data["related_id"])
-            if "related_id" in data
-            else _ABSENT,
-        )
+        return {
+            name: _opt_id(k, name, data[name]) if name in data else _ABSENT
+            for name in ("parent_id", "related_id")
+        }
 
 
-@_declare
-@dataclass(frozen=True, slots=True)
-class Retitled(TicketEvent):
-    KIND: ClassVar[EventKind] = EventKind.RETITLED
-    from_: str | None
-    to: str
-    extra: Mapping[str, Any] = field(default_factory=dict)
+# The three alert kinds share their shape: which source and alert, plus free detail.
+_ALERT = {"source": Spec(str, _name), "identity": Spec(str, _text)}
+AlertAttached = _event(
+    EventKind.ALERT_ATTACHED, "An alert fired again or joined the ticket.", **_ALERT
+)
+Recovery = _event(EventKind.RECOVERY, "The monitoring reports the alert recovered.", **_ALERT)
+AlertAcknowledged = _event(
+    EventKind.ALERT_ACKNOWLEDGED, "The source acknowledged the alert.", **_ALERT
+)
 
-    @classmethod
-    def _fields(cls, data: Mapping[str, Any]) -> dict[str, Any]:
-        k = "retitled"
-        return dict(
-            from_=_opt_text(k, "from", data.get("from")),
-            to=_name(k, "to", data.get("to")),
-        )
-
-
-def _alert(kind: EventKind, doc: str) -> type[TicketEvent]:
-    """The three alert kinds share their shape: which source and alert, plus free detail."""
-
-    @dataclass(frozen=True, slots=True)
-    class AlertEvent(TicketEvent):
-        KIND: ClassVar[EventKind] = kind
-        source: str
-        identity: str
-        extra: Mapping[str, Any] = field(default_factory=dict)
-
-        @classmethod
-        def _fields(cls, data: Mapping[str, Any]) -> dict[str, Any]:
-            k = kind.value
-            return dict(
-                source=_name(k, "source", data.get("source")),
-                identity=_text(k, "identity", data.get("identity")),
-            )
-
-    AlertEvent.__name__ = AlertEvent.__qualname__ = "".join(
-        w.title() for w in kind.value.split("_")
-    )
-    AlertEvent.__doc__ = doc
-    return _declare(AlertEvent)
-
-
-AlertAttached = _alert(EventKind.ALERT_ATTACHED, "An alert fired again or joined the ticket.")
-Recovery = _alert(EventKind.RECOVERY, "The monitoring reports the alert recovered.")
-AlertAcknowledged = _alert(EventKind.ALERT_ACKNOWLEDGED, "The source acknowledged the alert.")
-
-
-def _sla(kind: EventKind, doc: str) -> type[TicketEvent]:
-    @dataclass(frozen=True, slots=True)
-    class SlaEvent(TicketEvent):
-        KIND: ClassVar[EventKind] = kind
-        clock: str
-        elapsed_seconds: int
-        target_seconds: int
-        extra: Mapping[str, Any] = field(default_factory=dict)
-
-        @classmethod
-        def _fields(cls, data: Mapping[str, Any]) -> dict[str, Any]:
-            k = kind.value
-            return dict(
-                clock=_one_of(k, "clock", data.get("clock"), _CLOCKS, "clock"),
-                elapsed_seconds=_count(k, "elapsed_seconds", data.get("elapsed_seconds")),
-                target_seconds=_count(k, "target_seconds", data.get("target_seconds")),
-            )
-
-    SlaEvent.__name__ = SlaEvent.__qualname__ = "".join(w.title() for w in kind.value.split("_"))
-    SlaEvent.__doc__ = doc
-    return _declare(SlaEvent)
-
-
-SlaWarning = _sla(EventKind.SLA_WARNING, "A clock passed the customer's warning share.")
-SlaBreach = _sla(EventKind.SLA_BREACH, "A clock passed its target.")
+# The two SLA kinds: which clock, and how far it had run against its target.
+_SLA = {
+    "clock": Spec(str, _choice(_CLOCKS, "clock")),
+    "elapsed_seconds": Spec(int, _count),
+    "target_seconds": Spec(int, _count),
+}
+SlaWarning = _event(EventKind.SLA_WARNING, "A clock passed the customer's warning share.", **_SLA)
+SlaBreach = _event(EventKind.SLA_BREACH, "A clock passed its target.", **_SLA)
 
 assert set(_TYPES) == KINDS, "every event kind has its type"
 
