@@ -44,9 +44,11 @@ class Leases:
     targets: frozenset[Target]
     held: dict[Target, datetime] = field(default_factory=dict)
     seeded: bool = False
-    #: a node of the site shares the work while its heartbeat is younger than this; shorter
-    #: than the TTL, so a killed node is out of the share by the time its leases lapse (its
-    #: last heartbeat is at most about a third of the TTL after its last renewal)
+    #: a node of the site shares the work while its heartbeat is younger than this: a third
+    #: of the TTL, so a killed node is out of the share by the time its leases lapse even if
+    #: its last renewal came late (its last heartbeat may follow its last renewal by up to a
+    #: third of the TTL, more on a busy node); counting a live node out for a moment costs
+    #: nothing, its leases are not free
     fresh: float = 0.0
     #: the earliest expiry among the other nodes' leases of the site (None: nothing held)
     others_expire: datetime | None = None
@@ -54,7 +56,7 @@ class Leases:
     live_sites: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
-        self.fresh = self.fresh or self.ttl / 2
+        self.fresh = self.fresh or self.ttl / 3
 
     def owns(self, device_id: str, kind: str, now: datetime) -> bool:
         until = self.held.get((device_id, kind))

@@ -95,7 +95,7 @@ class Prober:
         targets = {(s.id, "icmp") for s in self.specs if s.icmp}
         targets |= {(s.id, "snmp") for s in self.specs if s.snmp}
         p, beat = self.cfg.probing, self.cfg.nodes.heartbeat_interval
-        fresh = min(p.lease_ttl, max(p.lease_ttl / 2, 2 * beat))
+        fresh = min(p.lease_ttl, max(p.lease_ttl / 3, 2 * beat))
         return Leases(
             self.node.name, self.site, p.lease_ttl, p.lease_margin, frozenset(targets),
             fresh=fresh,
