@@ -165,38 +165,15 @@ def create(
     conn: sa.Connection,
     cfg: Config,
     *,
-    customer_id: str,
-    title: str,
-    origin: Origin,
-    priority: Priority,
     at: datetime,
     actor: str,
     now: datetime,
-    device_id: str | None = None,
-    summary: str = "",
-    description: str = "",
-    kind: str = "incident",
-    alertname: str | None = None,
-    dedup_source: str | None = None,
-    dedup_identity: str | None = None,
-    related_id: int | None = None,
     events: list[dict[str, Any]] | None = None,
+    **fields: Any,
 ) -> dict[str, Any]:
-    data = created_data(
-        cfg,
-        customer_id=customer_id,
-        title=title,
-        origin=origin,
-        priority=priority,
-        device_id=device_id,
-        summary=summary,
-        description=description,
-        kind=kind,
-        alertname=alertname,
-        dedup_source=dedup_source,
-        dedup_identity=dedup_identity,
-        related_id=related_id,
-    )
+    """Open a ticket; ``fields`` are :func:`created_data`'s (customer_id, title, origin,
+    priority, …), declared there once, so an unknown or missing one is a TypeError."""
+    data = created_data(cfg, **fields)
     row = projection.apply(None, "created", at, data)
     ticket_id = conn.execute(_INSERT_TICKET, row).inserted_primary_key[0]
     _event(conn, events, created_event(ticket_id, data, at=at, actor=actor, now=now))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
@@ -71,6 +72,9 @@ class ChangePriority(Body):
     reason: Annotated[str, Field(max_length=2000)] = ""
 
 
+B = TypeVar("B", bound=Body)
+
+
 def _ctx(request: web.Request, *roles: Role) -> tuple[Services, Principal]:
     return request.app[SERVICES], principal(request, request.app[TOKENS], *roles)
 
@@ -81,9 +85,7 @@ def _priority(svc: Services, who: Principal, customer: str, body: CreateTicket) 
     found = svc.cfg.customer(customer)
     policy = svc.cfg.sla_policies[found.sla_policy] if found is not None else None
     if who.role == Role.CUSTOMER and policy is not None:
-        return customer_view.customer_priority(
-            policy, urgency=body.urgency, priority=body.priority
-        )
+        return customer_view.customer_priority(policy, urgency=body.urgency, priority=body.priority)
     if body.priority is not None:
         return body.priority
     if body.urgency is not None and policy is not None:
@@ -195,37 +197,41 @@ async def _apply(request: web.Request, fn: Any) -> web.Response:
     return web.json_response(svc.ticket_json(row))
 
 
-async def assign(request: web.Request) -> web.Response:
+async def _act(
+    request: web.Request, model: type[B], act: Callable[[Any, dict, B, dict[str, Any]], dict]
+) -> web.Response:
+    """An engineer's command on one ticket: ``act(conn, row, body, stamp)`` runs in the
+    ticket's transaction, ``stamp`` being the at/actor/now every write records."""
     svc, who = _ctx(request, *WRITERS)
-    body = await read_model(request, Assign)
+    body = await read_model(request, model)
     at = svc.now()
-    return await _apply(
-        request,
-        lambda conn, row: tk.assign(conn, row, body.assignee, at=at, actor=who.name, now=at),
+    stamp = {"at": at, "actor": who.name, "now": at}
+    return await _apply(request, lambda conn, row: act(conn, row, body, stamp))
+
+
+async def assign(request: web.Request) -> web.Response:
+    return await _act(
+        request, Assign, lambda conn, row, body, stamp: tk.assign(conn, row, body.assignee, **stamp)
     )
 
 
 async def transition(request: web.Request) -> web.Response:
-    svc, who = _ctx(request, *WRITERS)
-    body = await read_model(request, Transition)
-    at = svc.now()
+    cfg = request.app[SERVICES].cfg
 
-    def run(conn: Any, row: dict) -> dict:
+    def run(conn: Any, row: dict, body: Transition, stamp: dict[str, Any]) -> dict:
         row = tk.transition(
             conn,
             row,
             body.to,
-            cfg=svc.cfg,
-            at=at,
-            actor=who.name,
-            now=at,
+            cfg=cfg,
             reason=body.reason,
             close_reason=body.close_reason,
+            **stamp,
         )
-        incidents.resolve_children(conn, svc.cfg, row, at=at, actor=who.name, now=at)
+        incidents.resolve_children(conn, cfg, row, **stamp)
         return row
 
-    return await _apply(request, run)
+    return await _act(request, Transition, run)
 
 
 async def comment(request: web.Request) -> web.Response:
@@ -261,25 +267,19 @@ def _customer_comment(
 
 
 async def escalate(request: web.Request) -> web.Response:
-    svc, who = _ctx(request, *WRITERS)
-    body = await read_model(request, Escalate)
-    at = svc.now()
-    return await _apply(
+    return await _act(
         request,
-        lambda conn, row: tk.escalate(
-            conn, row, body.to, body.reason, at=at, actor=who.name, now=at
-        ),
+        Escalate,
+        lambda conn, row, body, stamp: tk.escalate(conn, row, body.to, body.reason, **stamp),
     )
 
 
 async def change_priority(request: web.Request) -> web.Response:
-    svc, who = _ctx(request, *WRITERS)
-    body = await read_model(request, ChangePriority)
-    at = svc.now()
-    return await _apply(
+    return await _act(
         request,
-        lambda conn, row: tk.change_priority(
-            conn, row, body.priority, body.reason, at=at, actor=who.name, now=at
+        ChangePriority,
+        lambda conn, row, body, stamp: tk.change_priority(
+            conn, row, body.priority, body.reason, **stamp
         ),
     )
 
