@@ -8,7 +8,7 @@ one, and nothing is written.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -119,11 +119,25 @@ def _resolution(form: Any) -> int | None:
     return int(value) if value.isascii() and value.isdigit() else None
 
 
-async def reply(request: web.Request) -> web.Response:
-    found = await customer_post(request)
-    if isinstance(found, web.Response):
-        return found
-    form = await request.post()
+def _posted(
+    handler: Callable[[web.Request, Session, Any], Awaitable[web.Response]],
+) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """The route of a form a signed-in customer posts: ``handler(request, session, form)``,
+    or what :func:`customer_post` answers instead (sign in, a refused origin)."""
+
+    async def route(request: web.Request) -> web.Response:
+        found = await customer_post(request)
+        if isinstance(found, web.Response):
+            return found
+        return await handler(request, found, await request.post())
+
+    route.__name__ = route.__qualname__ = handler.__name__
+    route.__doc__ = handler.__doc__
+    return route
+
+
+@_posted
+async def reply(request: web.Request, found: Session, form: Any) -> web.Response:
     text = _text(form, "text")
     if not text:
         return await _render(request, found, status=400, problem="Write something to send.")
@@ -138,45 +152,45 @@ async def reply(request: web.Request) -> web.Response:
     return await _act(request, found, run, {"text": text})
 
 
-async def works(request: web.Request) -> web.Response:
-    found = await customer_post(request)
-    if isinstance(found, web.Response):
-        return found
-    form = await request.post()
+async def _answer(
+    request: web.Request,
+    found: Session,
+    form: Any,
+    answer: str,
+    text: str,
+    field: str,
+    **extra: Any,
+) -> web.Response:
+    """The customer's answer ("works" or "broken") to the resolution the page showed, with
+    their ``text`` (typed into the form's ``field``, shown again when it is refused)."""
+    svc = request.app[SERVICES]
+    at, seq = svc.now(), _resolution(form)
+
+    def run(conn: sa.Connection, row: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        return customer_actions.answer(
+            conn, svc.cfg, row, seq, answer, text=text, actor=found.user.name, at=at, **extra
+        )
+
+    return await _act(request, found, run, {field: text})
+
+
+@_posted
+async def works(request: web.Request, found: Session, form: Any) -> web.Response:
     text, raw = _text(form, "comment"), _text(form, "rating", 4)
     if raw and raw not in RATINGS:
         return await _render(
             request, found, status=400, problem="A rating is a whole number from 1 to 5."
         )
     rating = int(raw) if raw else None
-    svc = request.app[SERVICES]
-    at, seq = svc.now(), _resolution(form)
-
-    def run(conn: sa.Connection, row: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-        return customer_actions.answer(
-            conn, svc.cfg, row, seq, "works", text=text, actor=found.user.name, at=at, rating=rating
-        )
-
-    return await _act(request, found, run, {"comment": text})
+    return await _answer(request, found, form, "works", text, "comment", rating=rating)
 
 
-async def broken(request: web.Request) -> web.Response:
-    found = await customer_post(request)
-    if isinstance(found, web.Response):
-        return found
-    form = await request.post()
+@_posted
+async def broken(request: web.Request, found: Session, form: Any) -> web.Response:
     text = _text(form, "text")
     if not text:
         return await _render(request, found, status=400, problem="Tell us what is still broken.")
-    svc = request.app[SERVICES]
-    at, seq = svc.now(), _resolution(form)
-
-    def run(conn: sa.Connection, row: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-        return customer_actions.answer(
-            conn, svc.cfg, row, seq, "broken", text=text, actor=found.user.name, at=at
-        )
-
-    return await _act(request, found, run, {"broken": text})
+    return await _answer(request, found, form, "broken", text, "broken")
 
 
 # -- a new ticket ---------------------------------------------------------------------------
@@ -222,11 +236,8 @@ async def new_form(request: web.Request) -> web.Response:
     return _new_page(request, await customer_session(request))
 
 
-async def create(request: web.Request) -> web.Response:
-    found = await customer_post(request)
-    if isinstance(found, web.Response):
-        return found
-    form = await request.post()
+@_posted
+async def create(request: web.Request, found: Session, form: Any) -> web.Response:
     svc = request.app[SERVICES]
     typed = {
         "title": _text(form, "title", 600),
