@@ -21,30 +21,20 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.triggers.interval import IntervalTrigger
 
-from probes.errors import IcmpError, ProbeError, SnmpError
-from probes.icmp import Pinger, PingResult, detect_icmp_capability
+from probes.checks import CHECK_ICMP, CHECK_SNMP, Policy, StateChange
+from probes.errors import IcmpError, ProbeError
+from probes.icmp import Pinger
+from probes.once import Clock, ProbeRow, run_once
+from probes.readings import icmp_groups, ping_observation, poll, snmp_observations, sweep
 from probes.snmp import SnmpPoller, SnmpPollResult
-from probes.spec import DeviceSpec, IcmpSettings, SnmpSettings
-from probes.state import (
-    CHECK_ICMP,
-    CHECK_SNMP,
-    Observation,
-    Policy,
-    StateChange,
-    StateEngine,
-    classify_if_status,
-    classify_ping,
-    interface_check,
-    threshold_check,
-    threshold_crossed,
-)
+from probes.spec import DeviceSpec
+from probes.state import StateEngine
 
 __all__ = ["JOB_DEFAULTS", "Clock", "ProbeRow", "ProbeRunner", "run_once"]
 
@@ -60,96 +50,20 @@ OnSample = Callable[[str, str, Any, datetime], Awaitable[None] | None]
 OnCycle = Callable[[str, float], Awaitable[None] | None]
 
 
-class Clock(Protocol):
-    def now(self) -> datetime:
-        """An aware datetime."""
-        ...
-
-
-@dataclass(frozen=True, slots=True)
-class ProbeRow:
-    """One line of ``slabridge probe --once``: one device and check."""
-
-    device_id: str
-    address: str
-    check: str
-    status: str  # ok, degraded, fail
-    summary: str
-    at: datetime
-    loss: float | None = None
-    rtt_avg_ms: float | None = None
-
-
 def _chunks(items: Sequence[DeviceSpec], size: int) -> list[list[DeviceSpec]]:
     return [list(items[i : i + size]) for i in range(0, len(items), size)]
 
 
-def _icmp_key(s: IcmpSettings) -> tuple[float, int, float, float]:
-    return (s.interval, s.count, s.spacing, s.timeout)
-
-
-def _ping_observation(result: PingResult, s: IcmpSettings) -> tuple[Observation, dict[str, Any]]:
-    obs = classify_ping(
-        result.received, result.loss, result.rtt_avg_ms, s.degraded_loss, s.degraded_rtt_ms
-    )
-    detail: dict[str, Any] = {
-        "address": result.address,
-        "sent": result.sent,
-        "received": result.received,
-        "loss": result.loss,
-        "rtt_avg_ms": result.rtt_avg_ms,
-        "rtt_max_ms": result.rtt_max_ms,
-    }
-    if result.error:
-        detail["error"] = result.error
-    return obs, detail
-
-
-def _snmp_observations(
-    spec: DeviceSpec, settings: SnmpSettings, result: SnmpPollResult | ProbeError
-) -> list[tuple[str, Observation, dict[str, Any]]]:
-    """(check, observation, detail) triples of one poll; errors fail the snmp check only."""
-    if isinstance(result, ProbeError):
-        return [
-            (
-                CHECK_SNMP,
-                Observation.FAIL,
-                {
-                    "address": spec.address,
-                    "error": str(result),
-                    "error_type": type(result).__name__,
-                },
-            )
-        ]
-    out = [
-        (CHECK_SNMP, Observation.OK, {"address": spec.address, "rtt_ms": round(result.rtt_ms, 3)})
-    ]
-    for label, status in result.interfaces.items():
-        detail: dict[str, Any] = {"interface": label, "oper_status": status}
-        if status is None:
-            detail["error"] = "no such interface"
-            out.append((interface_check(label), Observation.FAIL, detail))
-        else:
-            out.append((interface_check(label), classify_if_status(status), detail))
-    for th in settings.thresholds:
-        value = result.thresholds.get(th.name)
-        if value is None:
-            continue  # missing or non-numeric: nothing to compare; the sample shows it
-        crossed = threshold_crossed(value, th.op, th.value)
-        out.append(
-            (
-                threshold_check(th.name),
-                Observation.DEGRADED if crossed else Observation.OK,
-                {
-                    "threshold": th.name,
-                    "oid": th.oid,
-                    "value": value,
-                    "op": th.op,
-                    "limit": th.value,
-                },
-            )
-        )
-    return out
+async def _call(
+    callback: Callable[..., Awaitable[None] | None], args: tuple[Any, ...], failed: str, *why: Any
+) -> None:
+    """A caller's callback (plain or async); its failure is logged, never the sweep's."""
+    try:
+        ret = callback(*args)
+        if inspect.isawaitable(ret):
+            await ret
+    except Exception:
+        log.exception(failed, *why)
 
 
 class ProbeRunner:
@@ -222,14 +136,11 @@ class ProbeRunner:
     def batches(self) -> list[tuple[str, float, float, list[DeviceSpec]]]:
         """(kind, interval, offset seconds, devices) of every job start() would add."""
         out: list[tuple[str, float, float, list[DeviceSpec]]] = []
-        icmp_groups: dict[tuple[float, int, float, float], list[DeviceSpec]] = {}
         snmp_groups: dict[float, list[DeviceSpec]] = {}
         for spec in self.specs.values():
-            if spec.icmp is not None:
-                icmp_groups.setdefault(_icmp_key(spec.icmp), []).append(spec)
             if spec.snmp is not None:
                 snmp_groups.setdefault(spec.snmp.interval, []).append(spec)
-        for kind, groups in (("icmp", icmp_groups), ("snmp", snmp_groups)):
+        for kind, groups in (("icmp", icmp_groups(self.specs.values())), ("snmp", snmp_groups)):
             for key, devices in groups.items():
                 interval = key[0] if isinstance(key, tuple) else key
                 chunks = _chunks(devices, self._batch_size)
@@ -332,24 +243,14 @@ class ProbeRunner:
                 log.exception("on_change failed for %s/%s", change.device_id, change.check)
 
     async def _sample(self, device_id: str, check: str, result: Any, at: datetime) -> None:
-        if self._on_sample is None:
-            return
-        try:
-            ret = self._on_sample(device_id, check, result, at)
-            if inspect.isawaitable(ret):
-                await ret
-        except Exception:
-            log.exception("on_sample failed for %s/%s", device_id, check)
+        if self._on_sample is not None:
+            args = (device_id, check, result, at)
+            await _call(self._on_sample, args, "on_sample failed for %s/%s", device_id, check)
 
     async def _cycle_done(self, kind: str, started: float) -> None:
-        if self._on_cycle is None:
-            return
-        try:
-            ret = self._on_cycle(kind, time.perf_counter() - started)
-            if inspect.isawaitable(ret):
-                await ret
-        except Exception:
-            log.exception("on_cycle failed after a %s cycle", kind)
+        if self._on_cycle is not None:
+            args = (kind, time.perf_counter() - started)
+            await _call(self._on_cycle, args, "on_cycle failed after a %s cycle", kind)
 
     async def _run_icmp_batch(self, devices: list[DeviceSpec]) -> None:
         """One sweep of a batch; a failure of our own (no socket) feeds no observation."""
@@ -359,15 +260,8 @@ class ProbeRunner:
             return
         started = time.perf_counter()
         self.runs += 1
-        settings = devices[0].icmp
-        assert settings is not None
         try:
-            results = await self._pinger.sweep(
-                [d.address for d in devices],
-                count=settings.count,
-                interval=settings.spacing,
-                timeout=settings.timeout,
-            )
+            results = await sweep(self._pinger, devices)
         except IcmpError:
             log.exception("ICMP sweep of %d devices failed", len(devices))
             return
@@ -376,7 +270,7 @@ class ProbeRunner:
         for spec in devices:
             result = results[spec.address]
             assert spec.icmp is not None
-            obs, detail = _ping_observation(result, spec.icmp)
+            obs, detail = ping_observation(result, spec.icmp)
             cycle.append((spec.id, CHECK_ICMP, obs, detail))
             await self._sample(spec.id, CHECK_ICMP, result, at)
         await self._emit(self.engine.observe_cycle(cycle, at))
@@ -393,11 +287,8 @@ class ProbeRunner:
         return [d for d in devices if self._owns(d.id, kind)]
 
     async def _poll_one(self, spec: DeviceSpec) -> SnmpPollResult | ProbeError:
-        assert self._snmp is not None and spec.snmp is not None
-        try:
-            return await self._snmp.poll(spec.address, spec.snmp)
-        except SnmpError as err:
-            return err
+        assert self._snmp is not None
+        return await poll(self._snmp, spec)
 
     async def _run_snmp_batch(self, devices: list[DeviceSpec]) -> None:
         devices = await self._owned(devices, "snmp")
@@ -414,88 +305,8 @@ class ProbeRunner:
             await self._sample(spec.id, CHECK_SNMP, result, at)
             if isinstance(result, SnmpPollResult):
                 changes += self.engine.observe_uptime(spec.id, result.uptime_ticks, at)
-            for check, obs, detail in _snmp_observations(spec, spec.snmp, result):
+            for check, obs, detail in snmp_observations(spec, spec.snmp, result):
                 cycle.append((spec.id, check, obs, detail))
         changes += self.engine.observe_cycle(cycle, at)
         await self._emit(changes)
         await self._cycle_done("snmp", started)
-
-
-async def run_once(
-    specs: Iterable[DeviceSpec],
-    clock: Clock,
-    *,
-    pinger: Pinger | None = None,
-    snmp: SnmpPoller | None = None,
-) -> list[ProbeRow]:
-    """Probe every device once (no debounce) and return one row per device and check.
-
-    Creates (and closes) a Pinger / SnmpPoller when none is given and one is needed.
-    """
-    specs = list(specs)
-    own_pinger = own_snmp = False
-    if pinger is None and any(s.icmp for s in specs):
-        pinger, own_pinger = Pinger(detect_icmp_capability()), True
-    if snmp is None and any(s.snmp for s in specs):
-        snmp, own_snmp = await SnmpPoller.create(), True
-    rows: list[ProbeRow] = []
-    try:
-        groups: dict[tuple[float, int, float, float], list[DeviceSpec]] = {}
-        for s in specs:
-            if s.icmp is not None:
-                groups.setdefault(_icmp_key(s.icmp), []).append(s)
-
-        async def sweep_group(devs: list[DeviceSpec]) -> dict[str, PingResult]:
-            assert pinger is not None and devs[0].icmp is not None
-            st = devs[0].icmp
-            return await pinger.sweep(
-                [d.address for d in devs], count=st.count, interval=st.spacing, timeout=st.timeout
-            )
-
-        snmp_specs = [s for s in specs if s.snmp is not None]
-
-        async def poll(spec: DeviceSpec) -> SnmpPollResult | ProbeError:
-            assert snmp is not None and spec.snmp is not None
-            try:
-                return await snmp.poll(spec.address, spec.snmp)
-            except SnmpError as err:
-                return err
-
-        sweeps = await asyncio.gather(*(sweep_group(d) for d in groups.values()))
-        polls = await asyncio.gather(*(poll(s) for s in snmp_specs))
-        at = clock.now()
-        ping_results: dict[str, PingResult] = {}
-        for res in sweeps:
-            ping_results.update(res)
-        for s in specs:
-            if s.icmp is not None:
-                r = ping_results[s.address]
-                obs, _ = _ping_observation(r, s.icmp)
-                summary = (
-                    f"{r.received}/{r.sent} replies, rtt avg {r.rtt_avg_ms:.3f} ms"
-                    if r.rtt_avg_ms is not None
-                    else f"0/{r.sent} replies"
-                )
-                if r.error:
-                    summary += f" ({r.error})"
-                rows.append(
-                    ProbeRow(
-                        s.id, s.address, CHECK_ICMP, str(obs), summary, at, r.loss, r.rtt_avg_ms
-                    )
-                )
-        for s, res in zip(snmp_specs, polls, strict=True):
-            assert s.snmp is not None
-            for check, obs, detail in _snmp_observations(s, s.snmp, res):
-                if isinstance(res, ProbeError):
-                    summary = str(res)
-                elif check == CHECK_SNMP:
-                    summary = f"sysUpTime {res.uptime_ticks / 100:.0f} s"
-                else:
-                    summary = ", ".join(f"{k}={v}" for k, v in detail.items())
-                rows.append(ProbeRow(s.id, s.address, check, str(obs), summary, at))
-    finally:
-        if own_pinger and pinger is not None:
-            pinger.close()
-        if own_snmp and snmp is not None:
-            await snmp.aclose()
-    return rows
