@@ -230,9 +230,7 @@ async def test_priority_change_is_recorded(api) -> None:
 
 async def test_create_refuses_an_unknown_customer_or_a_foreign_device(api, snapshot) -> None:
     before = snapshot()
-    reply = await api.call(
-        "POST", "/api/v1/tickets", json={"customer": "globex", "title": "x"}
-    )
+    reply = await api.call("POST", "/api/v1/tickets", json={"customer": "globex", "title": "x"})
     assert reply.status == 400
     assert reply.body["problems"] == [{"path": "", "message": "unknown customer 'globex'"}]
     reply = await api.call(
@@ -264,17 +262,17 @@ async def test_create_refuses_an_unknown_customer_or_a_foreign_device(api, snaps
 
 async def _bad_inputs(api, key: str):
     path = f"/api/v1/tickets/{key}/comments"
+
+    def raw(body: bytes, content_type: str = "application/json", to: str = path):
+        return api.call("POST", to, data=body, headers={"Content-Type": content_type})
+
     yield (
-        await api.call(
-            "POST", path, data=b'{"text" "hi"}', headers={"Content-Type": "application/json"}
-        ),
+        await raw(b'{"text" "hi"}'),
         400,
         {"error": "malformed JSON: Expecting ':' delimiter at line 1 column 9"},
     )
     yield (
-        await api.call(
-            "POST", path, data=b"text=hi", headers={"Content-Type": "text/plain"}
-        ),
+        await raw(b"text=hi", "text/plain"),
         415,
         {"error": "content type must be application/json, not text/plain"},
     )
@@ -306,29 +304,19 @@ async def _bad_inputs(api, key: str):
         },
     )
     yield (
-        await api.call(
-            "POST",
-            path,
-            data=b'{"text": "' + b"x" * 70000 + b'"}',
-            headers={"Content-Type": "application/json"},
+        await raw(b'{"text": "' + b"x" * 70000 + b'"}'),
+        413,
+        {"error": "body is larger than the limit of 65536 bytes"},
+    )
+    yield (
+        await raw(
+            b'{"title": "' + b"x" * (api.cfg.service.body_limit + 10) + b'"}', to="/api/v1/tickets"
         ),
         413,
         {"error": "body is larger than the limit of 65536 bytes"},
     )
     yield (
-        await api.call(
-            "POST",
-            "/api/v1/tickets",
-            data=b'{"title": "' + b"x" * (api.cfg.service.body_limit + 10) + b'"}',
-            headers={"Content-Type": "application/json"},
-        ),
-        413,
-        {"error": "body is larger than the limit of 65536 bytes"},
-    )
-    yield (
-        await api.call(
-            "POST", path, data=b'{"text": "\xff"}', headers={"Content-Type": "application/json"}
-        ),
+        await raw(b'{"text": "\xff"}'),
         400,
         {"error": "body is not UTF-8"},
     )
