@@ -41,3 +41,18 @@ async def sign_in(client: TestClient, name: str, password: str = PASSWORD) -> st
     async with client.get("/session") as resp:
         assert resp.status == 200
         return (await resp.json())["csrf"]
+
+
+def add_customer_user(engines: Engines, cfg: Config, name: str, customer: str) -> None:
+    """A customer's account beyond PEOPLE (another customer's user, or one of a customer the
+    config no longer has)."""
+    with engines.write.begin() as conn:
+        users.add(
+            conn,
+            cfg,
+            name=name,
+            role="customer",
+            password=PASSWORD,
+            now=datetime.now(UTC),
+            customer=customer,
+        )

@@ -2,20 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
-
 from tests.web.people import sign_in
-
-
-async def _next_ticket_event(resp) -> dict:
-    event = ""
-    while True:
-        line = (await asyncio.wait_for(resp.content.readline(), 10)).decode().rstrip("\n")
-        if line.startswith("event: "):
-            event = line[7:]
-        elif line.startswith("data: ") and event == "ticket":
-            return json.loads(line[6:])
+from tests.web.streams import next_ticket_event
 
 
 async def test_changes_by_api_and_webhook_reach_an_open_desk(web):
@@ -25,11 +13,11 @@ async def test_changes_by_api_and_webhook_reach_an_open_desk(web):
         assert (await resp.content.readline()).startswith(b"retry:")
         assert await resp.content.readline() == b"event: hello\n"
         created = await web.create(title="Live one")
-        message = await _next_ticket_event(resp)
+        message = await next_ticket_event(resp)
         assert (message["id"], message["kind"], message["actor"]) == (
             created["id"], "created", "alice")
         await web.assign(created["id"], "alice")
-        kinds = [(await _next_ticket_event(resp))["kind"] for _ in range(2)]
+        kinds = [(await next_ticket_event(resp))["kind"] for _ in range(2)]
         assert kinds == ["assigned", "status_changed"]
 
 

@@ -5,33 +5,22 @@ on every POST, and the live nudge. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import asyncio
-import json
 from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
 
 from bridge import tickets as tk
-from bridge.accounts import users
 from bridge.lifecycle import Origin, Priority
 from bridge.store.schema import device_states
-from tests.web.people import PASSWORD, add_people, sign_in
+from tests.web.people import add_customer_user, add_people, sign_in
+from tests.web.streams import next_ticket_event
 
 
 @pytest.fixture
 async def portal(web):
     """The web app with a second customer's user, brno-user (customer brno-bank)."""
-    with web.engines.write.begin() as conn:
-        users.add(
-            conn,
-            web.cfg,
-            name="brno-user",
-            role="customer",
-            password=PASSWORD,
-            now=datetime.now(UTC),
-            customer="brno-bank",
-        )
+    add_customer_user(web.engines, web.cfg, "brno-user", "brno-bank")
     return web
 
 
@@ -371,16 +360,6 @@ async def test_the_ticket_list_pages(portal):
     assert (await _get(portal, "/portal?page=abc"))[0] == 200
 
 
-async def _next_ticket_event(resp) -> dict:
-    event = ""
-    while True:
-        line = (await asyncio.wait_for(resp.content.readline(), 10)).decode().rstrip("\n")
-        if line.startswith("event: "):
-            event = line[7:]
-        elif line.startswith("data: ") and event == "ticket":
-            return json.loads(line[6:])
-
-
 async def test_the_live_nudge_names_only_the_customers_own_ticket_and_nothing_else(portal):
     await sign_in(portal.client, "acme-user")
     async with portal.client.get("/portal/events") as resp:
@@ -390,8 +369,8 @@ async def test_the_live_nudge_names_only_the_customers_own_ticket_and_nothing_el
         await portal.create(customer="brno-bank", title="not yours")
         mine = await portal.create(title="yours")
         await portal.comment(mine["id"], "internal words")
-        assert await _next_ticket_event(resp) == {"id": mine["id"]}  # brno's never came
-        assert await _next_ticket_event(resp) == {"id": mine["id"]}  # no kind, no text
+        assert await next_ticket_event(resp) == {"id": mine["id"]}  # brno's never came
+        assert await next_ticket_event(resp) == {"id": mine["id"]}  # no kind, no text
 
 
 async def test_a_closed_ticket_takes_no_reply(portal, snapshot):
@@ -409,16 +388,7 @@ async def test_a_closed_ticket_takes_no_reply(portal, snapshot):
 async def test_an_account_whose_customer_left_the_config_gets_a_page_not_a_500(
     web, make_config, start_api
 ):
-    with web.engines.write.begin() as conn:
-        users.add(
-            conn,
-            web.cfg,
-            name="ops-user",
-            role="customer",
-            password=PASSWORD,
-            now=datetime.now(UTC),
-            customer="ops",
-        )
+    add_customer_user(web.engines, web.cfg, "ops-user", "ops")
 
     def edit(data):
         data["customers"] = [c for c in data["customers"] if c["id"] != "ops"]
