@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from datetime import UTC, datetime
 
@@ -14,6 +13,7 @@ import sqlalchemy as sa
 from bridge.accounts import users
 from bridge.config import load_config
 from tests.nodes.cluster import ENGINEER
+from tests.web.streams import next_ticket_event
 
 pytestmark = [pytest.mark.postgres, pytest.mark.peers]
 
@@ -27,16 +27,6 @@ LISTENERS = sa.text(
 def _listening(db: sa.Engine) -> int:
     with db.connect() as conn:
         return conn.execute(LISTENERS).scalar_one()
-
-
-async def _next_ticket_event(resp: aiohttp.ClientResponse) -> dict:
-    event = ""
-    while True:
-        line = (await asyncio.wait_for(resp.content.readline(), 20)).decode().rstrip("\n")
-        if line.startswith("event: "):
-            event = line[7:]
-        elif line.startswith("data: ") and event == "ticket":
-            return json.loads(line[6:])
 
 
 async def test_a_desk_on_one_node_sees_a_change_made_through_another(cluster, db):
@@ -64,7 +54,7 @@ async def test_a_desk_on_one_node_sees_a_change_made_through_another(cluster, db
             async with api.post(other + "/api/v1/tickets", json=body, headers=ENGINEER) as r:
                 assert r.status == 201, await r.text()
                 created = await r.json()
-            message = await _next_ticket_event(stream)
+            message = await next_ticket_event(stream, wait=20)
             assert (message["id"], message["kind"], message["actor"]) == (
                 created["id"], "created", "alice")  # fmt: skip
             key = created["id"]
@@ -72,5 +62,5 @@ async def test_a_desk_on_one_node_sees_a_change_made_through_another(cluster, db
             async with api.post(f"{other}/api/v1/tickets/{key}/assign", json=assign,
                                 headers=ENGINEER) as r:  # fmt: skip
                 assert r.status == 200, await r.text()
-            kinds = [(await _next_ticket_event(stream))["kind"] for _ in range(2)]
+            kinds = [(await next_ticket_event(stream, wait=20))["kind"] for _ in range(2)]
             assert kinds == ["assigned", "status_changed"]
