@@ -481,11 +481,13 @@ def flush_samples(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
     keys = [(r["device_id"], r["check"]) for r in rows]
-    conn.execute(
-        sa.delete(probe_samples).where(
-            sa.tuple_(probe_samples.c.device_id, probe_samples.c.check).in_(keys)
+    # in chunks: PostgreSQL refuses one IN list of 20,000 pairs (stack depth limit exceeded)
+    for i in range(0, len(keys), 1000):
+        conn.execute(
+            sa.delete(probe_samples).where(
+                sa.tuple_(probe_samples.c.device_id, probe_samples.c.check).in_(keys[i : i + 1000])
+            )
         )
-    )
     conn.execute(sa.insert(probe_samples), rows)
 
 
