@@ -169,7 +169,7 @@ def build_app(
 
         async def prober_ctx(_app: web.Application) -> AsyncIterator[None]:
             scheduler = app.get(SCHEDULER)
-            prober = Prober(cfg, services, clock, scheduler, app[INTAKE].take, app[METRICS])
+            prober = Prober(cfg, services, clock, scheduler, app[INTAKE].take_within, app[METRICS])
             await prober.start(schedule=scheduler is not None)
             app[PROBER] = prober
             yield

@@ -5,9 +5,7 @@ a kept alert all call. It writes through the single writer and counts what it to
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from aiohttp import web
@@ -21,18 +19,9 @@ from bridge.metrics import Metrics
 from bridge.routing import Route
 from bridge.service import Services
 
-
-@dataclass(frozen=True, slots=True)
-class _Together:
-    """An ingest with another write in the same transaction and savepoint (a probe's state
-    interval): either both are committed or neither."""
-
-    first: Callable[[sa.Connection], Any]
-    command: IngestCommand
-
-    def __call__(self, conn: sa.Connection) -> IngestResult:
-        self.first(conn)
-        return self.command(conn)
+#: Writes what goes with the alerts (a probe's state interval) and says which alerts follow
+#: from it: (source, alerts), or None for none.
+Work = Callable[[sa.Connection], tuple[SourceConfig, list[Alert]] | None]
 
 
 class AlertIntake:
@@ -42,21 +31,36 @@ class AlertIntake:
         self.metrics = metrics
 
     async def take(
-        self,
-        source: SourceConfig,
-        alerts: list[Alert],
-        received_at: datetime,
-        *,
-        along: Callable[[sa.Connection], Any] | None = None,
+        self, source: SourceConfig, alerts: list[Alert], received_at: datetime
     ) -> IngestResult:
-        """Ingest one notification; returns once it is committed. `along` is written in the
-        same transaction, before the alerts (a probe change's interval)."""
+        """Ingest one notification; returns once it is committed."""
         command = IngestCommand(self.context, source, alerts, received_at, self.services.now())
-        result = await self.services.write(command if along is None else _Together(along, command))
+        result = await self.services.write(command)
+        self._count(source, result)
+        return result
+
+    async def take_within(self, work: Work, received_at: datetime) -> IngestResult:
+        """Run `work` and ingest the alerts it returns in one transaction: either both are
+        committed or neither. For a change whose alerts are known only once its own write has
+        read the store (a probe's quorum decision over every site's intervals)."""
+        now = self.services.now()
+
+        def run(conn: sa.Connection) -> tuple[SourceConfig | None, IngestResult]:
+            found = work(conn)
+            if found is None or not found[1]:
+                return None, IngestResult()
+            source, alerts = found
+            return source, IngestCommand(self.context, source, alerts, received_at, now)(conn)
+
+        source, result = await self.services.write(run)
+        if source is not None:
+            self._count(source, result)
+        return result
+
+    def _count(self, source: SourceConfig, result: IngestResult) -> None:
         label = self.metrics.source_label(source.name)
         for outcome, n in result.outcomes.items():
             self.metrics.alerts.labels(label, outcome).inc(n)
-        return result
 
     async def route_kept(
         self, source: SourceConfig, identity: str, route: Route, *, by: str

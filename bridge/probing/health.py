@@ -157,8 +157,12 @@ async def after_cycle(prober: Prober) -> None:
     if prober.runner is not None:  # start over from unknown: no stale up or down carries on
         for device_id in held:
             prober.runner.engine.forget(device_id, "icmp")
-    if reason:
-        await prober.services.write(lambda c: mark_unknown(c, prober.site, held, at))
     alert = ops_alert(prober, AlertStatus.FIRING if reason else AlertStatus.RESOLVED, h.reason, at)
-    if alert is not None:
-        await prober.ingest(HEALTH_SOURCE, [alert], at)
+
+    def work(conn: sa.Connection) -> tuple[SourceConfig, list[Alert]]:
+        """The site's observations turn unknown with the ops ticket, in one transaction."""
+        if reason:
+            mark_unknown(conn, prober.site, held, at)
+        return HEALTH_SOURCE, [] if alert is None else [alert]
+
+    await prober.ingest(work, at)

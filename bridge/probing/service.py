@@ -19,6 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bridge.alert import Alert
 from bridge.clock import Clock
 from bridge.config import Config
 from bridge.config.models import DeviceConfig
@@ -35,7 +36,8 @@ from probes.state import State, StateChange
 
 log = logging.getLogger(__name__)
 
-#: `AlertIntake.take(source, alerts, received_at, *, along=write_in_the_same_transaction)`
+#: `AlertIntake.take_within(work, received_at)`: `work(conn)` writes a change's intervals and
+#: returns its alerts, ingested in the same transaction
 Ingest = Callable[..., Awaitable[Any]]
 
 
@@ -372,19 +374,33 @@ class Prober:
                 detail={**change.detail, "sites": len(sites)},
             )
 
-        decided = await self.services.write(store)
-        if decided is not None:
-            await self._tell(decided, device, None)
+        def work(conn: sa.Connection) -> tuple[Any, list[Alert]] | None:
+            decided = store(conn)
+            return None if decided is None else self._alerts(conn, decided, device)
+
+        await self.ingest(work, change.at)
 
     async def _tell(
         self, change: StateChange, device: DeviceConfig, store: Callable[[Any], None] | None
     ) -> None:
-        """The change's alerts on the one ingest path (with `store` in its transaction)."""
+        """The change's alerts on the one ingest path, with `store` in their transaction."""
+
+        def work(conn: sa.Connection) -> tuple[Any, list[Alert]]:
+            if store is not None:
+                store(conn)
+            return self._alerts(conn, change, device)
+
+        await self.ingest(work, change.at)
+
+    def _alerts(
+        self, conn: sa.Connection, change: StateChange, device: DeviceConfig
+    ) -> tuple[Any, list[Alert]]:
+        """The probe source and alerts a decided change tells the intake, read in its
+        transaction."""
         if change.old_state is State.UNKNOWN and change.new_state is State.UP:
             # First state after a (re)start: a ticket this check opened before the restart
             # is still waiting for its recovery, which the fresh state engine cannot know of.
-            probe = change
-            if await self.services.read(lambda conn: records.is_firing(conn, probe)):
+            if records.is_firing(conn, change):
                 change = dataclasses.replace(change, old_state=State.DOWN)
         sample = self.last_sample.get(device.id)
         pa = records.change_to_alert(change, device, sample)
@@ -395,7 +411,4 @@ class Prober:
             down = records.change_to_alert(settled, device, sample)
             if down.alert is not None:
                 batch.append(down.alert)
-        if batch:
-            await self.ingest(pa.source, batch, change.at, along=store)
-        elif store is not None:
-            await self.services.write(store)
+        return pa.source, batch

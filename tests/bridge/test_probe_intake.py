@@ -53,10 +53,49 @@ async def test_a_probe_alert_is_counted_under_the_probe_source(probed, engines, 
     assert 'slabridge_alerts_received_total{outcome="accepted",source="_unknown"} 0.0' in text
 
 
-async def test_a_failed_ticket_write_leaves_no_orphan_interval(
-    probed, engines, clock, monkeypatch
-):
+async def test_a_failed_ticket_write_leaves_no_orphan_interval(probed, engines, clock, monkeypatch):
     app, _client = probed
+    before = _count(engines, device_states)
+
+    def refuse(*_args, **_kwargs):
+        raise RuntimeError("ticket write refused")
+
+    monkeypatch.setattr("bridge.incidents.outage_ticket", refuse)
+    with pytest.raises(RuntimeError, match="ticket write refused"):
+        await app[PROBER].on_change(_down(clock))
+    assert _count(engines, device_states) == before
+    assert _count(engines, tickets) == 0
+
+
+@pytest.fixture
+async def probed_from_two_sites(make_config, engines, clock, aiohttp_client, monkeypatch):
+    """This node's site and another: each change is decided by quorum (one site enough)."""
+
+    def two_sites(data):
+        data["probing"]["sites"] = {"default": {}, "prg": {}}
+
+    cfg = make_config(two_sites)
+    monkeypatch.setattr("bridge.probing.service.detect_icmp_capability", lambda: _NO_ICMP)
+    app = build_app(cfg, engines, clock=clock, run_scheduler=False, run_probes=True)
+    await aiohttp_client(app)
+    return app
+
+
+async def test_a_quorum_decision_and_its_ticket_are_committed_together(
+    probed_from_two_sites, engines, clock
+):
+    app = probed_from_two_sites
+    await app[PROBER].on_change(_down(clock))
+    with engines.read.connect() as conn:
+        sites = conn.execute(sa.select(device_states.c.site, device_states.c.state)).all()
+    assert ("default", "down") in sites and ("*", "down") in sites
+    assert _count(engines, tickets) == 1
+
+
+async def test_a_failed_ticket_write_leaves_no_orphan_quorum_decision(
+    probed_from_two_sites, engines, clock, monkeypatch
+):
+    app = probed_from_two_sites
     before = _count(engines, device_states)
 
     def refuse(*_args, **_kwargs):
