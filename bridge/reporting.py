@@ -18,7 +18,14 @@ import sqlalchemy as sa
 import sla
 from bridge.config import Config
 from bridge.sla_live import Policies
-from bridge.store.schema import device_states, maintenance, outbox, ticket_events, tickets
+from bridge.store.schema import (
+    ACCOUNTED_STATE,
+    device_states,
+    maintenance,
+    outbox,
+    ticket_events,
+    tickets,
+)
 from reports import (
     CustomerInfo,
     DeviceInfo,
@@ -197,7 +204,7 @@ def load_input(
     if dev_ids:
         for r in conn.execute(
             sa.select(
-                device_states.c.device_id, device_states.c.state,
+                device_states.c.device_id, ACCOUNTED_STATE,
                 device_states.c.started_at, device_states.c.ended_at,
             )
             .where(

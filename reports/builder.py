@@ -55,11 +55,13 @@ DEFINITIONS = (
     "An outage is covered by a ticket on the same device (or a parent it depends on) whose "
     "entered-to-resolved span overlaps it; an outage without one is a gap the desk missed.",
     "Every second of the month is accounted once per device: maintenance first, then the "
-    "monitored state (up, degraded, down, unreachable, unconfirmed failures), else unknown; "
-    "the parts add up to the period.",
+    "monitored state (up, degraded, down, unreachable, unconfirmed failures, probe impaired), "
+    "else unknown; the parts add up to the period.",
     "A device probed from several sites is down when its SLA policy's availability_from says "
     "so: quorum (as many sites as probing.quorum), any one site, or all of its sites; a site "
-    "whose probes are impaired counts as unknown (time without trustworthy data), never down.",
+    "whose probes are impaired counts as unknown, never down. Time the decided state rests on "
+    "impaired probes is its own column, probe impaired (time without trustworthy data): "
+    "accounted as unknown time, never as downtime, and left out of coverage.",
     "Verification per ticket: reopened when it went back from resolved to work at least once "
     "(the customer's \"still broken\"; it stays reopened even when a later fix is confirmed), "
     "else confirmed (closed as verified by the customer), no answer (closed automatically "
@@ -81,6 +83,7 @@ _STATE_LABELS = {
     "state_down": "Down",
     "state_unreachable": "Unreachable",
     "state_unknown": "Unknown (no data)",
+    "state_impaired": "Probe impaired (no trustworthy data)",
     "state_unconfirmed": "Unconfirmed failures",
     "state_maintenance": "Maintenance",
 }

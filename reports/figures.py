@@ -48,7 +48,7 @@ CLOCK_COLUMNS = (
 )
 #: Seconds of each device state and of maintenance (:func:`sla.state_seconds`), in reading
 #: order: a state sla/ may add later comes before maintenance.
-_STATE_ORDER = ("up", "degraded", "down", "unreachable", "unknown")
+_STATE_ORDER = ("up", "degraded", "down", "unreachable", "unknown", "impaired")
 STATE_COLUMNS = tuple(
     f"state_{s}"
     for s in (*_STATE_ORDER, *sorted(sla.DEVICE_STATES - set(_STATE_ORDER)), "maintenance")

@@ -6,6 +6,7 @@ frozen dataclass (or a DataFrame in :mod:`sla.frames`). Instants must be timezon
 
 from sla.availability import (
     DEVICE_STATES,
+    IMPAIRED,
     UNCONFIRMED,
     AvailabilityPolicy,
     AvailabilityReport,
@@ -45,6 +46,7 @@ __all__ = [
     "CLOCK_KINDS",
     "DEVICE_STATES",
     "STOP_STATUSES",
+    "IMPAIRED",
     "UNCONFIRMED",
     "AvailabilityPolicy",
     "AvailabilityReport",

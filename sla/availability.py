@@ -2,12 +2,14 @@
 
 ``availability = up / (period - excluded)``. Excluded time is maintenance (always), plus,
 by policy, unknown time (no data, including any instant no state interval covers) and the
-time a device was unreachable behind a down parent. ``unconfirmed`` time is failed probes
-that debouncing never confirmed as an outage (a blip): up by default, by policy down or
-excluded. Every instant of the period is put in
-exactly one class (up, down, excluded), in this precedence: maintenance > state > no data.
-An outage is a maximal run of down time; excluded time (a maintenance window inside an
-outage, say) splits it, and the period bounds (local midnight in the period's zone) cut it.
+time a device was unreachable behind a down parent. ``impaired`` time is when the probes
+themselves could not be trusted (their own site lost its network): no data, accounted as
+unknown time but never as downtime, and shown on its own. ``unconfirmed`` time is failed
+probes that debouncing never confirmed as an outage (a blip): up by default, by policy down
+or excluded. Every instant of the period is put in exactly one class (up, down, excluded),
+in this precedence: maintenance > state > no data. An outage is a maximal run of down time;
+excluded time (a maintenance window inside an outage, say) splits it, and the period bounds
+(local midnight in the period's zone) cut it.
 A wholly excluded period has availability ``None``, never 100 %.
 """
 
@@ -23,6 +25,7 @@ from sla.period import Period
 
 __all__ = [
     "DEVICE_STATES",
+    "IMPAIRED",
     "UNCONFIRMED",
     "AvailabilityPolicy",
     "AvailabilityReport",
@@ -34,11 +37,14 @@ __all__ = [
     "state_seconds",
 ]
 
-DeviceState = Literal["up", "degraded", "down", "unreachable", "unknown", "unconfirmed"]
+DeviceState = Literal["up", "degraded", "down", "unreachable", "unknown", "impaired", "unconfirmed"]
 UNCONFIRMED = "unconfirmed"
+IMPAIRED = "impaired"
 DEVICE_STATES: frozenset[str] = frozenset(
-    {"up", "degraded", "down", "unreachable", "unknown", UNCONFIRMED}
+    {"up", "degraded", "down", "unreachable", "unknown", IMPAIRED, UNCONFIRMED}
 )
+#: states that are no trustworthy data: they do not count toward coverage
+NO_DATA: frozenset[str] = frozenset({"unknown", IMPAIRED})
 _COUNTED_AS = {
     "excluded": "excluded from the period",
     "up": "counted as available",
@@ -109,6 +115,8 @@ class AvailabilityPolicy:
             return "down"
         if state == "unreachable":
             return "down" if self.unreachable == "child" else "excluded"
+        if state == IMPAIRED:  # the probes' own outage is never charged to the customer
+            return "excluded" if self.unknown == "down" else self.unknown
         return self.unconfirmed if state == UNCONFIRMED else self.unknown
 
     def describe(self) -> str:
@@ -122,6 +130,8 @@ class AvailabilityPolicy:
         return (
             "Availability = time up / (period - excluded time). Degraded counts as up. "
             f"Maintenance windows are excluded. Time without monitoring data is {unknown}. "
+            "Time the probes themselves were impaired (no trustworthy data) is "
+            f"{_COUNTED_AS[self.classify(IMPAIRED)]}, never downtime. "
             f"Time unreachable behind a down parent is {unreachable}. "
             "An outage runs from its first failed probe to its first good probe; failed "
             "probes never confirmed as an outage (fewer than the debounce count) are "
@@ -214,7 +224,7 @@ def _device_segments(
         while mi < len(maint) and maint[mi][1] <= a:
             mi += 1
         state = states[si][2] if si < len(states) and states[si][0] <= a else "unknown"
-        known = state != "unknown"
+        known = state not in NO_DATA
         in_maint = mi < len(maint) and maint[mi][0] <= a
         cls: Class = "excluded" if in_maint else policy.classify(state)
         if segments and segments[-1][2] == cls and segments[-1][3] == known:
@@ -316,8 +326,11 @@ def service_availability(
         for name, ivs in members.items()
     ]
     maint = _clip(((to_epoch(w.start), to_epoch(w.end)) for w in maintenance), lo, hi)
-    points = sorted({lo, hi} | {s[0] for segs in per_member for s in segs}
-                    | {x for a, b in maint for x in (a, b)})
+    points = sorted(
+        {lo, hi}
+        | {s[0] for segs in per_member for s in segs}
+        | {x for a, b in maint for x in (a, b)}
+    )
     cursors = [0] * len(per_member)
     mi = 0
     segments: list[_Segment] = []

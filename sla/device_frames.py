@@ -8,7 +8,7 @@ from typing import ParamSpec
 import numpy as np
 import pandas as pd
 
-from sla.availability import DEVICE_STATES, AvailabilityPolicy
+from sla.availability import DEVICE_STATES, NO_DATA, AvailabilityPolicy
 from sla.frame_columns import MAINTENANCE_COLUMNS, epoch_seconds, sort_order, value_codes
 from sla.instants import to_epoch
 from sla.period import Period
@@ -94,7 +94,7 @@ def device_segments(
     cls_of = {st: code[policy.classify(st)] for st in DEVICE_STATES}
     cls_of_code = np.array([cls_of.get(v, 0) for v in snames], dtype=np.int8)
     st_cls = cls_of_code[scodes]
-    st_known = np.array([v != "unknown" for v in snames], dtype=bool)[scodes]
+    st_known = np.array([v not in NO_DATA for v in snames], dtype=bool)[scodes]
     st_state = np.array([_STATE_CODE.get(v, _UNKNOWN) for v in snames], dtype=np.int8)[scodes]
     unknown_cls = cls_of["unknown"]
 

@@ -18,7 +18,7 @@ import sla
 from bridge.clock import Clock
 from bridge.config import Config
 from bridge.metrics.instruments import PROBE_CHECKS, probed_checks
-from bridge.store.schema import device_states, maintenance
+from bridge.store.schema import ACCOUNTED_STATE, device_states, maintenance
 from sla.frames import INTERVAL_COLUMNS, MAINTENANCE_COLUMNS, device_availability_frame
 
 log = logging.getLogger(__name__)
@@ -121,7 +121,7 @@ class AvailabilityCollector(Collector):
                 sa.select(
                     device_states.c.device_id,
                     device_states.c.check,
-                    device_states.c.state,
+                    ACCOUNTED_STATE,
                     device_states.c.started_at,
                     device_states.c.ended_at,
                 )

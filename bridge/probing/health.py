@@ -20,7 +20,7 @@ from bridge.alert import Alert, AlertStatus
 from bridge.config.models import ProbeSiteConfig, RouteRule, SourceConfig
 from bridge.nodes.identity import Node
 from bridge.probing import records
-from bridge.store.schema import device_states
+from bridge.store.schema import IMPAIRED_RULE, device_states
 from probes.errors import IcmpError
 from probes.state import CHECK_ICMP, State, StateChange
 
@@ -96,7 +96,7 @@ def mark_unknown(conn: sa.Connection, site: str, device_ids: list[str], at: date
             check=CHECK_ICMP,
             old_state=State.UP,
             new_state=State.UNKNOWN,
-            rule="probe_impaired",
+            rule=IMPAIRED_RULE,
             at=at,
             detail={},
         )

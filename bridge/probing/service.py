@@ -28,6 +28,7 @@ from bridge.nodes.identity import Node
 from bridge.probing import health, quorum, records
 from bridge.probing.leases import Leases, live_nodes
 from bridge.service import Services
+from bridge.store.schema import IMPAIRED_RULE
 from probes.icmp import IcmpCapability, Pinger, PingResult, detect_icmp_capability
 from probes.runner import ProbeRunner
 from probes.snmp import SnmpPoller, SnmpPollResult
@@ -313,7 +314,7 @@ class Prober:
             return
         if self.health.impaired and change.new_state in (State.DOWN, State.UNREACHABLE):
             change = dataclasses.replace(
-                change, new_state=State.UNKNOWN, rule="probe_impaired", detail={}
+                change, new_state=State.UNKNOWN, rule=IMPAIRED_RULE, detail={}
             )
         sites = self.sites_of(device)
         if len(sites) <= 1:

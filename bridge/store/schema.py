@@ -180,6 +180,22 @@ device_states = sa.Table(
     sa.Index("ix_device_states_site", "device_id", "check", "site", "started_at"),
 )
 
+#: the rule of an observation made unknown because the probes themselves were impaired
+#: (bridge.probing.health): stored as unknown, so the debounce and the quorum treat it as such
+IMPAIRED_RULE = "probe_impaired"
+#: the state availability accounts an interval in: probe-impaired unknown time is its own
+#: state for the SLA (never down, not coverage; reported as time without trustworthy data)
+ACCOUNTED_STATE = sa.case(
+    (
+        sa.and_(
+            device_states.c.state == "unknown",
+            device_states.c.detail["rule"].as_string() == IMPAIRED_RULE,
+        ),
+        "impaired",
+    ),
+    else_=device_states.c.state,
+).label("state")
+
 #: one row per probe target (device, check, site): the node of that site probing it until
 #: lease_until; a node renews its rows and claims unowned or expired ones (bridge.probing.leases)
 probe_leases = sa.Table(

@@ -10,10 +10,11 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from bridge import reporting
 from bridge.app import PROBER, build_app
 from bridge.store.schema import device_states, tickets
 from probes.icmp import IcmpCapability
-from probes.state import CHECK_SNMP, State, StateChange
+from probes.state import CHECK_ICMP, CHECK_SNMP, State, StateChange
 
 _NO_ICMP = IcmpCapability(
     raw_v4=False, raw_v6=False, dgram_v4=False, dgram_v6=False, ping_group_range=(1, 0), gid=65534
@@ -106,3 +107,32 @@ async def test_a_failed_ticket_write_leaves_no_orphan_quorum_decision(
         await app[PROBER].on_change(_down(clock))
     assert _count(engines, device_states) == before
     assert _count(engines, tickets) == 0
+
+
+async def test_time_the_probes_were_impaired_is_its_own_line_in_the_report_and_opens_nothing(
+    probed, cfg, engines, clock
+):
+    app, _client = probed
+    prober = app[PROBER]
+    began = clock.now() - timedelta(hours=2)
+    up = StateChange("brno-core", CHECK_ICMP, State.UNKNOWN, State.UP, began, rule="up_after_n")
+    await prober.on_change(up)
+    prober.health.impaired = True  # this site's own network failed (health's decision)
+    silent = clock.now() - timedelta(hours=1)
+    down = StateChange(
+        "brno-core", CHECK_ICMP, State.UP, State.DOWN, silent, rule="down_after_n", since=silent
+    )
+    await prober.on_change(down)
+    clock.advance(timedelta(minutes=30))
+    assert _count(engines, tickets) == 0
+
+    month = clock.now().strftime("%Y-%m")
+    report = reporting.build(engines.read, cfg, ["brno-bank"], month, clock.now())[0]
+    row = next(r for r in report["tables"]["accounting"]["rows"] if r["device"] == "brno-core")
+    assert row["state_impaired"] == 90 * 60
+    assert row["state_down"] == 0
+    availability = next(
+        r for r in report["tables"]["availability"]["rows"] if r["device"] == "brno-core"
+    )
+    assert availability["downtime"] == 0
+    assert "time without trustworthy data" in " ".join(report["policy"]["definitions"])

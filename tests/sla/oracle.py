@@ -221,7 +221,7 @@ def availability(
     m = lo
     while m < hi:
         state = next((s for a, b, s in intervals if a <= m < b), "unknown")
-        known += state != "unknown"
+        known += state not in ("unknown", "impaired")
         if any(a <= m < b for a, b in maintenance):
             cls = "excluded"
         elif state in ("up", "degraded"):
@@ -232,6 +232,8 @@ def availability(
             cls = "excluded"
         elif state == "unconfirmed":
             cls = unconfirmed
+        elif state == "impaired":  # the probes' own outage: unknown time, never down
+            cls = "excluded" if unknown == "down" else unknown
         else:
             cls = {"excluded": "excluded", "up": "up", "down": "down"}[unknown]
         up += cls == "up"

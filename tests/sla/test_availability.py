@@ -45,7 +45,7 @@ def device_case(draw: st.DrawFn):
         t += timedelta(minutes=draw(st.integers(0, 400)))  # gaps are unknown time
         end = t + timedelta(minutes=draw(st.integers(0, 600)))
         state = draw(st.sampled_from(
-            ("up", "up", "degraded", "down", "unreachable", "unknown", "unconfirmed")
+            ("up", "up", "degraded", "down", "unreachable", "unknown", "impaired", "unconfirmed")
         ))
         intervals.append((t, end, state))
         t = end
@@ -123,6 +123,30 @@ def test_unknown_gap_follows_the_policy(unknown: str, availability: float, down:
     assert report.down_seconds == down
     assert report.coverage_pct == pytest.approx(100 * 733 / 743)
     assert unknown.replace("excluded", "excluded from") in report.policy or unknown != "excluded"
+
+
+@pytest.mark.parametrize(
+    ("unknown", "excluded", "up", "words"),
+    [("excluded", 10 * H, 733 * H, "excluded from the period"),
+     ("up", 0, 743 * H, "counted as available"),
+     ("down", 10 * H, 733 * H, "excluded from the period")],
+)
+def test_time_the_probes_were_impaired_is_unknown_never_down_and_not_coverage(
+    unknown: str, excluded: int, up: int, words: str
+):
+    intervals = [
+        StateInterval(MARCH.start, w(5, 0), "up"),
+        StateInterval(w(5, 0), w(5, 10), "impaired"),
+        StateInterval(w(5, 10), MARCH.end, "up"),
+    ]
+    report = device_availability(MARCH, intervals, policy=AvailabilityPolicy(unknown=unknown))
+    assert (report.down_seconds, report.excluded_seconds, report.up_seconds) == (
+        0, excluded, up)
+    assert report.outage_count == 0
+    assert report.coverage_pct == pytest.approx(100 * 733 / 743)
+    assert f"impaired (no trustworthy data) is {words}, never downtime" in report.policy
+    split = state_seconds(MARCH, intervals)
+    assert (split["impaired"], split["unknown"]) == (10 * H, 0)
 
 
 @pytest.mark.parametrize(
