@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
+from bridge import projection
 from bridge import tickets as tk
 from bridge.alert import Alert
 from bridge.config import Config
+from bridge.config.service import MajorIncidentConfig
 from bridge.lifecycle import Origin, Priority, Status
 from bridge.store.schema import alert_keys, tickets
 from probes.state import CHECK_ICMP, CHECK_SNMP
@@ -129,6 +133,48 @@ def lookup(
     return majors, loose
 
 
+@dataclass(frozen=True, slots=True)
+class OpenMajor:
+    """The threshold is reached on this dimension: a major incident opens for it."""
+
+    dim: str
+    value: str
+
+
+#: where a new ticket belongs: the open major incident it joins (its id), a major incident to
+#: open, or None: it stays a loose incident
+Correlation = int | OpenMajor | None
+#: what correlation reads of one dimension's value: its open major incident (or None) and how
+#: many loose incidents of it (open, unparented, still firing) entered within the window, at
+#: least up to threshold - 1
+Facts = Callable[[str, str], tuple[int | None, int]]
+
+
+def dimensions(rules: MajorIncidentConfig, row: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(dimension, value) for each dimension of `rules.group_by` the ticket has a value of."""
+    out = []
+    for dim in rules.group_by:
+        value = row["alertname"] if dim == "alertname" else row["parent_device"]
+        if value:
+            out.append((dim, value))
+    return out
+
+
+def decide(rules: MajorIncidentConfig, row: Mapping[str, Any], facts: Facts) -> Correlation:
+    """The one home of correlation, pure over `facts`: dimensions in `group_by` order, the
+    first with an open major incident is joined; else the first whose loose incidents reach
+    the threshold with this ticket opens one. `correlate` asks the store one dimension at a
+    time; the batched opening of new tickets (bridge/intake/new_tickets.py) answers from one
+    lookup for the whole run."""
+    for dim, value in dimensions(rules, row):
+        major, loose = facts(dim, value)
+        if major is not None:
+            return major
+        if loose + 1 >= rules.threshold:
+            return OpenMajor(dim, value)
+    return None
+
+
 def correlate(
     conn: sa.Connection,
     cfg: Config,
@@ -138,58 +184,61 @@ def correlate(
     now: datetime,
     events: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Hang a new ticket under its major incident, opening one when the threshold is reached.
+    """Hang a new ticket under its major incident, opening one when the threshold is reached
+    (as `decide` says, on facts read now).
 
     Returns the (possibly updated) new ticket row. `events`: see `tickets.record`.
     """
     rules = cfg.major_incidents
-    if row["alertname"] or row["parent_device"]:
-        _decide_alone(conn)
-    for dim in rules.group_by:
-        value = row["alertname"] if dim == "alertname" else row["parent_device"]
-        if not value:
-            continue
-        params = {
+    if not dimensions(rules, row):
+        return row
+    _decide_alone(conn)
+
+    def params(value: str) -> dict[str, Any]:
+        return {
             "customer": row["customer_id"],
             "value": value,
             "since": at - timedelta(seconds=rules.window),
             "own": row["id"],
             "upto": rules.threshold - 1,
         }
+
+    def facts(dim: str, value: str) -> tuple[int | None, int]:
         # one round trip: the open major incident if any, else how many would join one
-        major, enough = conn.execute(_LOOKUP[dim], params).one()
-        if major is not None:
-            row = _link(conn, row, major, at=at, now=now, events=events)
-            recount(conn, major, at=at, now=now, events=events)
-            return row
-        if enough + 1 < rules.threshold:
-            continue
-        recent = [dict(r) for r in conn.execute(_RECENT[dim], params).mappings()]
-        if len(recent) + 1 < rules.threshold:
-            continue
-        members = [*recent, row]
-        priority = min((Priority(m["priority"]) for m in members), key=lambda p: p.value)
-        major_row = tk.create(
-            conn,
-            cfg,
-            customer_id=row["customer_id"],
-            title=major_title(dim, value, len(members)),
-            origin=Origin(row["origin"]),
-            priority=priority,
-            at=min(m["entered_at"] for m in members),
-            actor=MAJOR_ACTOR,
-            now=now,
-            device_id=value if dim == "parent" else None,
-            description="Opened because related alerts arrived together; the related tickets "
-            "hang under it so everyone answers from one place.",
-            kind="major",
-            alertname=value if dim == "alertname" else None,
-            events=events,
-        )
-        for m in recent:
-            _link(conn, m, major_row["id"], at=at, now=now, events=events)
-        return _link(conn, row, major_row["id"], at=at, now=now, events=events)
-    return row
+        major, loose = conn.execute(_LOOKUP[dim], params(value)).one()
+        return major, loose
+
+    decision = decide(rules, row, facts)
+    if decision is None:
+        return row
+    if not isinstance(decision, OpenMajor):
+        row = _link(conn, row, decision, at=at, now=now, events=events)
+        recount(conn, decision, at=at, now=now, events=events)
+        return row
+    dim, value = decision.dim, decision.value
+    recent = [dict(r) for r in conn.execute(_RECENT[dim], params(value)).mappings()]
+    members = [*recent, row]
+    priority = min((Priority(m["priority"]) for m in members), key=lambda p: p.value)
+    major_row = tk.create(
+        conn,
+        cfg,
+        customer_id=row["customer_id"],
+        title=major_title(dim, value, len(members)),
+        origin=Origin(row["origin"]),
+        priority=priority,
+        at=min(m["entered_at"] for m in members),
+        actor=MAJOR_ACTOR,
+        now=now,
+        device_id=value if dim == "parent" else None,
+        description="Opened because related alerts arrived together; the related tickets "
+        "hang under it so everyone answers from one place.",
+        kind="major",
+        alertname=value if dim == "alertname" else None,
+        events=events,
+    )
+    for m in recent:
+        _link(conn, m, major_row["id"], at=at, now=now, events=events)
+    return _link(conn, row, major_row["id"], at=at, now=now, events=events)
 
 
 # -- one device outage, one ticket ----------------------------------------------------------------
@@ -321,8 +370,26 @@ def _link(
     now: datetime,
     events: list[dict[str, Any]] | None = None,
 ) -> dict:
-    data = {"parent_id": parent_id}
+    data = _linked(parent_id)
     return tk.record(conn, row, "linked", at, MAJOR_ACTOR, data, now=now, events=events)
+
+
+def _linked(parent_id: int) -> dict[str, Any]:
+    return {"parent_id": parent_id}
+
+
+def linked_before_insert(row: dict[str, Any], parent_id: int, at: datetime) -> dict[str, Any]:
+    """A new ticket's row hung under its major incident before it is inserted (the batched
+    opening); `linked_event` is the event that goes with it, as `_link` would record it."""
+    return projection.apply(row, "linked", at, _linked(parent_id))
+
+
+def linked_event(
+    ticket_id: int, row: Mapping[str, Any], *, at: datetime, now: datetime
+) -> dict[str, Any]:
+    """The `linked` event of a row made by `linked_before_insert`, once its id is known."""
+    data = _linked(row["parent_id"])
+    return tk.event_row(ticket_id, row["version"], "linked", data, at, MAJOR_ACTOR, now=now)
 
 
 def resolve_children(

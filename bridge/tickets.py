@@ -144,19 +144,7 @@ def record(
         result = conn.execute(_CAS, params)
     if result.rowcount != 1:
         raise Conflict(f"ticket {row['id']} changed meanwhile")
-    _event(
-        conn,
-        events,
-        {
-            "ticket_id": row["id"],
-            "seq": new["version"],
-            "at": at,
-            "recorded_at": now,
-            "kind": kind,
-            "actor": actor,
-            "data": data,
-        },
-    )
+    _event(conn, events, event_row(row["id"], new["version"], kind, data, at, actor, now=now))
     new["id"] = row["id"]
     return new
 
@@ -181,18 +169,33 @@ def create(
     return row
 
 
-def created_event(
-    ticket_id: int, data: dict[str, Any], *, at: datetime, actor: str, now: datetime
+def event_row(
+    ticket_id: int,
+    seq: int,
+    kind: str,
+    data: Mapping[str, Any],
+    at: datetime,
+    actor: str,
+    *,
+    now: datetime,
 ) -> dict[str, Any]:
+    """A `ticket_events` row; the batched opening of tickets, which projects a new ticket's
+    first events before inserting it, writes its events with this too."""
     return {
         "ticket_id": ticket_id,
-        "seq": 1,
+        "seq": seq,
         "at": at,
         "recorded_at": now,
-        "kind": "created",
+        "kind": kind,
         "actor": actor,
         "data": data,
     }
+
+
+def created_event(
+    ticket_id: int, data: dict[str, Any], *, at: datetime, actor: str, now: datetime
+) -> dict[str, Any]:
+    return event_row(ticket_id, 1, "created", data, at, actor, now=now)
 
 
 def created_data(

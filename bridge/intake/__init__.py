@@ -7,8 +7,9 @@ Where each decision lives (README, "Architecture"):
   to its key and ticket: `plan.plan_alert` (pure, over `snapshot.Facts`), as an `actions.Action`;
 - writing an action: `apply.apply`; the batched path's repeats and new tickets: `engine` and
   `new_tickets`;
-- correlation (major incidents, one device outage = one ticket): `bridge.incidents`, which the
-  batched opening of new tickets (`new_tickets`) mirrors and the property test holds equal;
+- correlation (major incidents): `bridge.incidents.decide`, asked by `incidents.correlate` and
+  by the batched opening of new tickets (`new_tickets`) alike; one device outage = one ticket:
+  `plan_alert` on the outage facts `snapshot.gather` reads;
 - the rows it writes: `rows` (hot row, wide row, held-back multi-row writes);
 - routing a kept alert by hand: `kept.route_kept` (`AlertIntake.route_kept`);
 - the service sources call, with metrics per source: `service.AlertIntake.take`.

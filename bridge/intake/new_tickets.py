@@ -1,5 +1,6 @@
-"""Opening a group's new tickets together: one insert for a run of them, correlated as
-`incidents.correlate` would correlate each in turn (the property test holds them equal).
+"""Opening a group's new tickets together: one insert for a run of them, correlated by
+`incidents.decide` (the one home of correlation, which `incidents.correlate` asks too) over one
+lookup for the run; the property test holds this equal to opening each in turn.
 """
 
 from __future__ import annotations
@@ -55,17 +56,10 @@ def open_new(conn: sa.Connection, pending: list[New], w: Writes) -> None:
     pending.clear()
 
 
-_EXACT: Any = object()
-
-
-def _dimension_keys(cfg: Config, row: dict[str, Any]) -> list[tuple[int, str, str, str]]:
+def _keys(cfg: Config, row: dict[str, Any]) -> list[tuple[int, str, str, str]]:
     """(config, customer, dimension, value) for each dimension the ticket correlates on."""
-    keys = []
-    for dim in cfg.major_incidents.group_by:
-        value = row["alertname"] if dim == "alertname" else row["parent_device"]
-        if value:
-            keys.append((id(cfg), row["customer_id"], dim, value))
-    return keys
+    customer = row["customer_id"]
+    return [(id(cfg), customer, d, v) for d, v in incidents.dimensions(cfg.major_incidents, row)]
 
 
 def _correlation(
@@ -74,21 +68,15 @@ def _correlation(
     at: datetime,
     majors: dict[tuple, int],
     loose: dict[tuple, list[datetime]],
-) -> Any:
-    """`incidents.correlate` decided on looked-up rows: the open major incident to join, None
-    for none, or _EXACT when the threshold may be reached (opening one is correlate's job)."""
-    rules = cfg.major_incidents
-    since = at - timedelta(seconds=rules.window)
-    for key in _dimension_keys(cfg, row):
-        major = majors.get(key)
-        if major is not None:
-            return major
-        seen = loose.get(key, ())
-        if len(seen) + 1 >= rules.threshold and (
-            sum(1 for t in seen if t >= since) + 1 >= rules.threshold
-        ):
-            return _EXACT
-    return None
+) -> incidents.Correlation:
+    """`incidents.decide` on the run's looked-up rows (plus its own earlier tickets)."""
+    since = at - timedelta(seconds=cfg.major_incidents.window)
+
+    def facts(dim: str, value: str) -> tuple[int | None, int]:
+        key = (id(cfg), row["customer_id"], dim, value)
+        return majors.get(key), sum(1 for t in loose.get(key, ()) if t >= since)
+
+    return incidents.decide(cfg.major_incidents, row, facts)
 
 
 def _correlation_lookup(
@@ -99,7 +87,7 @@ def _correlation_lookup(
     wanted: dict[tuple[int, str, str], tuple[Config, dict[str, None], datetime]] = {}
     for cfg, row in made:
         since = row["entered_at"] - timedelta(seconds=cfg.major_incidents.window)
-        for cfg_id, customer, dim, value in _dimension_keys(cfg, row):
+        for cfg_id, customer, dim, value in _keys(cfg, row):
             got = wanted.get((cfg_id, customer, dim))
             if got is None:
                 wanted[(cfg_id, customer, dim)] = (cfg, {value: None}, since)
@@ -128,10 +116,10 @@ def _opened(conn: sa.Connection, p: New, ticket_id: int, w: Writes) -> None:
 def _open_run(conn: sa.Connection, pending: list[New], w: Writes) -> int:
     """Open a prefix of `pending` together; returns how many (0: the first needs the long way).
 
-    Correlation as `incidents.correlate` decides it, from the store's open major incidents and
-    loose incidents (read once per customer and dimension for the whole run) plus the run's
-    own earlier tickets: a ticket joins an open major incident; one that could reach the
-    threshold ends the run, since opening a major incident is `correlate`'s job."""
+    Correlated by `incidents.decide` over the store's open major incidents and loose incidents
+    (read once per customer and dimension for the whole run) plus the run's own earlier
+    tickets: a ticket joins an open major incident; one that reaches the threshold ends the
+    run, since opening a major incident is `incidents.correlate`'s job."""
     made = []
     for p in pending:
         cmd = p.cmd
@@ -143,13 +131,13 @@ def _open_run(conn: sa.Connection, pending: list[New], w: Writes) -> int:
         cfg = p.cmd.ctx.cfg
         at = p.cmd.received_at
         parent = _correlation(cfg, row, at, majors, loose)
-        if parent is _EXACT:
-            break
+        if isinstance(parent, incidents.OpenMajor):
+            break  # opening a major incident is `incidents.correlate`'s job: the long way
         if parent is None:  # a loose incident: later tickets of this run count it
-            for key in _dimension_keys(cfg, row):
+            for key in _keys(cfg, row):
                 loose.setdefault(key, []).append(row["entered_at"])
         else:
-            row = projection.apply(row, "linked", at, {"parent_id": parent})
+            row = incidents.linked_before_insert(row, parent, at)
         run.append((p, data, row, parent))
     if not run:
         return 0
@@ -163,7 +151,7 @@ def _open_run(conn: sa.Connection, pending: list[New], w: Writes) -> int:
         state[1] = incidents.firing_children(conn, parent) - sum(
             1 for _p, _d, _r, m in run if m == parent
         )
-    for p, data, _row, parent in run:
+    for p, data, row, parent in run:
         cmd = p.cmd
         ticket_id = ids[(cmd.source.name, p.alert.identity)]
         at = cmd.received_at
@@ -171,17 +159,7 @@ def _open_run(conn: sa.Connection, pending: list[New], w: Writes) -> int:
             tk.created_event(ticket_id, data, at=at, actor=actor(cmd.source), now=cmd.now)
         )
         if parent is not None:
-            w.events.append(
-                {
-                    "ticket_id": ticket_id,
-                    "seq": 2,
-                    "at": at,
-                    "recorded_at": cmd.now,
-                    "kind": "linked",
-                    "actor": incidents.MAJOR_ACTOR,
-                    "data": {"parent_id": parent},
-                }
-            )
+            w.events.append(incidents.linked_event(ticket_id, row, at=at, now=cmd.now))
             state = joined[parent]
             state[1] += 1
             state[0] = incidents.retitle(
