@@ -76,7 +76,7 @@ def decode_json(body: bytes) -> Any:
     """JSON with what the store cannot hold cleaned: NUL and lone surrogates become U+FFFD,
     NaN and ±Infinity become null. What cannot be parsed at all is a 400 naming why."""
     try:
-        data = json.loads(body, parse_constant=lambda _name: None)
+        data = json.loads(body, parse_constant=_no_constant, parse_float=_finite)
     except UnicodeDecodeError as err:
         raise ApiError(400, "body is not UTF-8") from err
     except json.JSONDecodeError as err:
@@ -87,7 +87,44 @@ def decode_json(body: bytes) -> Any:
         raise ApiError(400, f"JSON nested too deep (at most {MAX_DEPTH} levels)") from err
     except ValueError as err:  # int() refuses literals over sys.get_int_max_str_digits()
         raise ApiError(400, f"JSON integer literal too long: {err}") from err
+    if _text_is_clean(body):
+        # the common case: `storable` would return it unchanged, once it is known shallow
+        if isinstance(data, dict | list) and _too_deep(data, 0):
+            raise ApiError(400, f"JSON nested too deep (at most {MAX_DEPTH} levels)")
+        return data
     return storable(data)
+
+
+def _no_constant(_name: str) -> None:
+    return None  # NaN, Infinity and -Infinity: the store holds no such number
+
+
+def _finite(literal: str) -> float | None:
+    value = float(literal)  # 1e999 is infinite
+    return value if math.isfinite(value) else None
+
+
+#: What can put a NUL or a lone surrogate into decoded text: a \u escape, a UTF-8 surrogate
+#: (CESU-8: json decodes with surrogatepass), a NUL byte (a UTF-16 or UTF-32 body).
+_UNCLEAN = (b"\\u", b"\xed", b"\x00")
+
+
+def _text_is_clean(body: bytes) -> bool:
+    """Whether every string json decodes from `body` is one `_text` leaves as it is."""
+    return not any(mark in body for mark in _UNCLEAN)
+
+
+_CONTAINERS = (dict, list)
+
+
+def _too_deep(value: dict | list, depth: int) -> bool:
+    """`storable`'s depth check alone, visiting containers only."""
+    if depth >= MAX_DEPTH:
+        return True
+    for v in value.values() if isinstance(value, dict) else value:
+        if isinstance(v, _CONTAINERS) and _too_deep(v, depth + 1):
+            return True
+    return False
 
 
 def storable(value: Any, depth: int = 0) -> Any:
