@@ -1,284 +1,26 @@
-"""Wiring probes into the one alert path, and recording device states for availability.
+"""Recording device states for availability, and the latest probe samples.
 
-probes/ knows nothing of tickets: it reports state changes and samples. Here a change becomes a
-normalized Alert (source `probe.icmp` / `probe.snmp`, identity `device:check`) for the same
-ingest as webhooks, and an interval in `device_states`, the source of truth for availability.
-A child behind a down parent is *unreachable*: it opens no ticket of its own, its state is still
-recorded, and the parent's ticket hears of it.
+Every state change is an interval in `device_states`, the source of truth for availability:
+each site's own observations, and the device's decided state under site `*`. A child behind a
+down parent is *unreachable*: its state is recorded and the parent's ticket hears of it.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import logging
-from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
 import sla
 from bridge import tickets as tk
-from bridge.alert import Alert, AlertStatus
-from bridge.config import Config, DeviceConfig, SourceConfig
-from bridge.config.models import RouteRule
+from bridge.alert import AlertStatus
+from bridge.probing.alerts import PROBE_SOURCES
 from bridge.store.schema import alert_keys, device_states, probe_samples
 from probes.icmp import PingResult
 from probes.snmp import SnmpPollResult
-from probes.spec import DeviceSpec, IcmpSettings, SnmpSettings, ThresholdSpec
-from probes.state import CHECK_ICMP, CHECK_SNMP, Policy, State, StateChange
-
-log = logging.getLogger(__name__)
-
-_DEVICE_ROUTE = [RouteRule(label="device", to="device")]
-PROBE_SOURCES = {
-    "icmp": SourceConfig(name="probe.icmp", type="probe.icmp", routing=_DEVICE_ROUTE),
-    "snmp": SourceConfig(name="probe.snmp", type="probe.snmp", routing=_DEVICE_ROUTE),
-}
-
-
-def policy(cfg: Config) -> Policy:
-    p = cfg.probing
-    return Policy(
-        down_after=p.down_after,
-        up_after=p.up_after,
-        flap_changes=p.flap_changes,
-        flap_window=timedelta(seconds=p.flap_window),
-    )
-
-
-def device_specs(cfg: Config) -> list[DeviceSpec]:
-    """The probe settings of every configured device that has any."""
-    out = []
-    for d in cfg.devices:
-        probe = d.probe
-        if probe is None or (probe.icmp is None and probe.snmp is None):
-            continue
-        icmp = None
-        if probe.icmp is not None:
-            i = probe.icmp
-            icmp = IcmpSettings(
-                interval=i.interval,
-                count=i.count,
-                timeout=i.timeout,
-                degraded_loss=i.degraded_loss,
-                degraded_rtt_ms=i.degraded_rtt_ms,
-            )
-        snmp = None
-        if probe.snmp is not None:
-            s = probe.snmp
-            thresholds = []
-            for t in s.thresholds:
-                if t.above is not None:
-                    thresholds.append(ThresholdSpec(t.name, t.oid.lstrip("."), ">", t.above))
-                if t.below is not None:
-                    thresholds.append(ThresholdSpec(t.name, t.oid.lstrip("."), "<", t.below))
-            snmp = SnmpSettings(
-                version="2c" if s.version == "v2c" else "3",
-                port=s.port,
-                community=s.community,
-                user=s.user,
-                auth_protocol=s.auth_protocol.lower(),
-                auth_key=s.auth_key,
-                priv_protocol=s.priv_protocol.lower(),
-                priv_key=s.priv_key,
-                timeout=s.timeout,
-                retries=s.retries,
-                interval=s.interval,
-                interfaces=tuple(s.interfaces),
-                thresholds=tuple(thresholds),
-            )
-        parent = d.depends_on
-        out.append(DeviceSpec(id=d.id, address=d.ip, parent=parent, icmp=icmp, snmp=snmp))
-    # a parent without probes of its own cannot gate its children
-    probed = {s.id for s in out}
-    return [s if s.parent in probed or s.parent is None else _orphan(s) for s in out]
-
-
-def without_icmp(specs: list[DeviceSpec]) -> list[DeviceSpec]:
-    """The specs with their ICMP checks dropped (no ICMP on this host); SNMP checks stay."""
-    kept = [dataclasses.replace(s, icmp=None) for s in specs if s.snmp is not None]
-    ids = {s.id for s in kept}
-    return [s if s.parent is None or s.parent in ids else _orphan(s) for s in kept]
-
-
-def _orphan(spec: DeviceSpec) -> DeviceSpec:
-    return DeviceSpec(id=spec.id, address=spec.address, parent=None, icmp=spec.icmp, snmp=spec.snmp)
-
-
-@dataclass(frozen=True, slots=True)
-class ProbeAlert:
-    """What a state change means for tickets."""
-
-    alert: Alert | None  # None: no ticket of its own
-    source: SourceConfig
-
-
-def _alertname(check: str, rule: str) -> str:
-    if rule == "reboot":
-        return "DeviceRebooted"
-    if check == CHECK_ICMP:
-        return "DeviceDown"
-    if check.startswith("snmp.if."):
-        return "InterfaceDown"
-    if check.startswith("snmp.threshold."):
-        return "ThresholdCrossed"
-    return "SnmpUnreachable"
-
-
-def _sample_text(sample: Mapping[str, Any] | None) -> str:
-    if not sample:
-        return ""
-    parts = []
-    if sample.get("loss") is not None:
-        parts.append(f"last loss {sample['loss']:.0%}")
-    if sample.get("rtt_avg_ms") is not None:
-        parts.append(f"last RTT avg {sample['rtt_avg_ms']:.2f} ms")
-    return ", ".join(parts)
-
-
-def change_to_alert(
-    change: StateChange, device: DeviceConfig, sample: Mapping[str, Any] | None
-) -> ProbeAlert:
-    """Pure: a probe state change as a normalized Alert, or none for an unreachable child."""
-    kind = "icmp" if change.check == CHECK_ICMP else "snmp"
-    source = PROBE_SOURCES[kind]
-    name = device.name or device.id
-    new, old = change.new_state, change.old_state
-    detail = {k: v for k, v in change.detail.items() if isinstance(v, str | int | float | bool)}
-    labels = {
-        "device": device.id,
-        "check": change.check,
-        "alertname": _alertname(change.check, change.rule),
-    }
-    seen = _sample_text(sample)
-    raw = {
-        "check": change.check,
-        "rule": change.rule,
-        "old": old.value,
-        "new": new.value,
-        "detail": detail,
-        "sample": dict(sample or {}),
-    }
-
-    def make(identity: str, status: AlertStatus, title: str, severity: str, text: str) -> Alert:
-        lines = [text, f"device {device.id} ({device.ip}), check {change.check}"]
-        if seen:
-            lines.append(f"probe saw: {seen}")
-        lines += [f"{k}: {v}" for k, v in sorted(detail.items())]
-        return Alert(
-            source=source.type,
-            identity=identity,
-            status=status,
-            title=title,
-            severity=severity,
-            description="\n".join(lines),
-            labels=labels,
-            annotations={"summary": title},
-            starts_at=change.began_at,
-            ends_at=change.began_at if status == AlertStatus.RESOLVED else None,
-            raw=raw,
-        )
-
-    base = f"{device.id}:{change.check}"
-    if change.rule == "reboot":
-        return ProbeAlert(
-            make(
-                f"{device.id}:reboot",
-                AlertStatus.FIRING,
-                f"{name} rebooted",
-                "warning",
-                f"sysUpTime went back from {detail.get('uptime_before')} to "
-                f"{detail.get('uptime_after')} ticks",
-            ),
-            source,
-        )
-    if change.rule == "flapping_started":
-        return ProbeAlert(
-            make(
-                f"{base}:flapping",
-                AlertStatus.FIRING,
-                f"{name} is flapping",
-                "warning",
-                "state changes too often; one ticket until stable",
-            ),
-            source,
-        )
-    if change.rule == "flapping_stopped":
-        return ProbeAlert(
-            make(
-                f"{base}:flapping",
-                AlertStatus.RESOLVED,
-                f"{name} is stable again",
-                "warning",
-                f"settled {new.value}",
-            ),
-            source,
-        )
-    if new == State.UNREACHABLE or change.rule in ("flapping_suppressed", "unconfirmed_failure"):
-        return ProbeAlert(None, source)
-    if change.check == CHECK_ICMP:
-        if new == State.DOWN:
-            return ProbeAlert(
-                make(
-                    base,
-                    AlertStatus.FIRING,
-                    f"{name} does not answer ping",
-                    "critical",
-                    "down after consecutive failed cycles",
-                ),
-                source,
-            )
-        if new == State.DEGRADED:
-            return ProbeAlert(
-                make(
-                    f"{base}:degraded",
-                    AlertStatus.FIRING,
-                    f"{name} answers ping poorly",
-                    "warning",
-                    "loss or RTT above the degraded threshold",
-                ),
-                source,
-            )
-        if new == State.UP and old in (State.DOWN, State.UNREACHABLE):
-            return ProbeAlert(
-                make(
-                    base,
-                    AlertStatus.RESOLVED,
-                    f"{name} answers ping again",
-                    "critical",
-                    "up after consecutive good cycles",
-                ),
-                source,
-            )
-        if new == State.UP and old == State.DEGRADED:
-            return ProbeAlert(
-                make(
-                    f"{base}:degraded",
-                    AlertStatus.RESOLVED,
-                    f"{name} answers ping normally",
-                    "warning",
-                    "recovered",
-                ),
-                source,
-            )
-        return ProbeAlert(None, source)
-    label = change.check.removeprefix("snmp.if.").removeprefix("snmp.threshold.")
-    if change.check.startswith("snmp.if."):
-        title = f"{name}: interface {label} {'down' if new == State.DOWN else 'up'}"
-    elif change.check.startswith("snmp.threshold."):
-        title = (
-            f"{name}: {label} {'crossed its threshold' if new == State.DOWN else 'back in range'}"
-        )
-    else:
-        title = f"{name} {'does not answer SNMP' if new == State.DOWN else 'answers SNMP again'}"
-    if new == State.DOWN:
-        return ProbeAlert(make(base, AlertStatus.FIRING, title, "high", title), source)
-    if new == State.UP and old == State.DOWN:
-        return ProbeAlert(make(base, AlertStatus.RESOLVED, title, "high", title), source)
-    return ProbeAlert(None, source)
-
+from probes.state import CHECK_ICMP, CHECK_SNMP, State, StateChange
 
 #: device_states.site of the device's decided state (the other rows are each site's own)
 DECISION = "*"
@@ -489,6 +231,3 @@ def flush_samples(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
             )
         )
     conn.execute(sa.insert(probe_samples), rows)
-
-
-OnAlert = Callable[[SourceConfig, list[Alert], datetime], Awaitable[Any]]

@@ -25,14 +25,13 @@ from bridge.config import Config
 from bridge.config.models import DeviceConfig
 from bridge.nodes import side
 from bridge.nodes.identity import Node
-from bridge.probing import health, quorum, records
+from bridge.probing import alerts, health, quorum, records, specs
 from bridge.probing.leases import Leases, live_nodes
 from bridge.service import Services
 from bridge.store.schema import IMPAIRED_RULE
 from probes.icmp import IcmpCapability, Pinger, PingResult, detect_icmp_capability
 from probes.runner import ProbeRunner
 from probes.snmp import SnmpPoller, SnmpPollResult
-from probes.spec import DeviceSpec
 from probes.state import State, StateChange
 
 log = logging.getLogger(__name__)
@@ -40,17 +39,6 @@ log = logging.getLogger(__name__)
 #: `AlertIntake.take_within(work, received_at)`: `work(conn)` writes a change's intervals and
 #: returns its alerts, ingested in the same transaction
 Ingest = Callable[..., Awaitable[Any]]
-
-
-def site_specs(cfg: Config, specs: list[DeviceSpec], site: str) -> list[DeviceSpec]:
-    """The specs of the devices this site probes (`probe.sites` unset: every site)."""
-    sites = {d.id: d.probe.sites if d.probe else None for d in cfg.devices}
-    kept = [s for s in specs if sites.get(s.id) is None or site in (sites.get(s.id) or [])]
-    ids = {s.id for s in kept}
-    return [
-        s if s.parent is None or s.parent in ids else dataclasses.replace(s, parent=None)
-        for s in kept
-    ]
 
 
 class Prober:
@@ -73,7 +61,7 @@ class Prober:
         self.site = self.node.site
         self.site_cfg = cfg.probing.sites.get(self.site)
         self.devices = {d.id: d for d in cfg.devices}
-        self.specs = site_specs(cfg, records.device_specs(cfg), self.site)
+        self.specs = specs.site_specs(cfg, specs.device_specs(cfg), self.site)
         self.samples = records.SampleBuffer()
         self.last_sample: dict[str, dict[str, Any]] = {}
         self.capability: IcmpCapability | None = None
@@ -134,7 +122,7 @@ class Prober:
                     "service's group in net.ipv4.ping_group_range (see the README)",
                     self.capability.describe(),
                 )
-                self.specs = records.without_icmp(self.specs)
+                self.specs = specs.without_icmp(self.specs)
             else:
                 source = self.site_cfg.source if self.site_cfg else None
                 pinger = await self._stack.enter_async_context(
@@ -153,7 +141,7 @@ class Prober:
             on_cycle=self.on_cycle,
             pinger=pinger,
             snmp=snmp,
-            policy=records.policy(self.cfg),
+            policy=specs.policy(self.cfg),
             batch_size=self.cfg.probing.batch_size,
             jitter=self.cfg.probing.jitter,
             owns=self.owns,
@@ -404,12 +392,12 @@ class Prober:
             if records.is_firing(conn, change):
                 change = dataclasses.replace(change, old_state=State.DOWN)
         sample = self.last_sample.get(device.id)
-        pa = records.change_to_alert(change, device, sample)
+        pa = alerts.change_to_alert(change, device, sample)
         batch = [pa.alert] if pa.alert is not None else []
         if change.rule == "flapping_stopped" and change.new_state is State.DOWN:
             # settled down: the outage itself needs its ticket, beside the flapping one
             settled = dataclasses.replace(change, old_state=State.UP, rule="down_after_n")
-            down = records.change_to_alert(settled, device, sample)
+            down = alerts.change_to_alert(settled, device, sample)
             if down.alert is not None:
                 batch.append(down.alert)
         return pa.source, batch
