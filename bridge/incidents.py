@@ -43,6 +43,7 @@ def _major_query(column: sa.Column) -> sa.Select:
         sa.select(tickets.c.id)
         .where(tickets.c.customer_id == sa.bindparam("customer"), column == sa.bindparam("value"))
         .where(_MAJOR_LIT, _OPEN_LIT)
+        .order_by(tickets.c.id)  # the lowest id if several, as `lookup` answers
         .limit(1)
     )
 
@@ -72,7 +73,9 @@ _LOOKUP = {
     for dim, col in _DIMENSION.items()
 }
 _RECENT = {
-    dim: _window(sa.select(tickets), col).order_by(tickets.c.entered_at)
+    # ties broken by id: tickets of one notification share their entry time, and the order
+    # they are linked in is the order of their events
+    dim: _window(sa.select(tickets), col).order_by(tickets.c.entered_at, tickets.c.id)
     for dim, col in _DIMENSION.items()
 }
 
