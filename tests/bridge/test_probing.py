@@ -1,4 +1,4 @@
-"""bridge/probing.py: state changes as Alerts, device specs from config, recorded intervals."""
+"""bridge/probing: state changes as Alerts, device specs from config, recorded intervals."""
 
 from __future__ import annotations
 
