@@ -64,11 +64,17 @@ def match_ticket(
         if (tid := conn.execute(_BY_TOKEN, {"b_token": token}).scalar()) is not None:
             return tid
     if m.refs:
-        found = conn.execute(
-            sa.select(outbox.c.ticket_id).where(outbox.c.message_id.in_(m.refs)).limit(1)
+        sent = dict(
+            conn.execute(
+                sa.select(outbox.c.message_id, outbox.c.ticket_id).where(
+                    outbox.c.message_id.in_(m.refs)
+                )
+            ).all()
         )
-        if (tid := found.scalar()) is not None:
-            return tid
+        # a thread may reach several tickets' mails: the mail answered (In-Reply-To) decides
+        for ref in m.refs:
+            if ref in sent:
+                return sent[ref]
     tag = re.search(r"\[(" + re.escape(keys.prefix) + r"-\d{6,})\]", m.subject)
     if tag and customer is not None:
         try:

@@ -81,6 +81,31 @@ async def test_a_reply_is_a_comment_and_reopens_a_resolved_ticket(
     assert (last["data"]["text"], last["data"]["visibility"]) == ("Still down here.", "customer")
 
 
+async def test_a_reply_in_a_thread_of_two_tickets_goes_to_the_one_it_answers(
+    mail_servers: MailServers, mail_config, start_api
+) -> None:
+    api = await start_api(mail_config(mail_servers))
+    [first] = (await fire(api, device_down("f1", alertname="DiskFull")))["tickets"]
+    [second] = (await fire(api, device_down("f2")))["tickets"]
+    await send_pass(api)
+    notices = {n["Subject"].split("[")[1].split("]")[0]: n for n in mail_servers.wait_for(
+        "alice@example.test", 2
+    )}  # fmt: skip
+    answered, other = notices[second], notices[first]
+    for n, (in_reply_to, key) in enumerate(((answered, second), (other, first)), start=1):
+        mail_servers.send(
+            _mail(
+                "alice@example.test", "Re: both of them", f"About {key}.",
+                In_Reply_To=in_reply_to["Message-ID"],
+                References=f"{other['Message-ID']} {answered['Message-ID']}",
+            )
+        )  # fmt: skip
+        mail_servers.wait_for(SUPPORT, n)
+        assert await _read(api) == ["comment"]
+        last = (await api.get(key))["history"][-1]
+        assert last["data"]["text"] == f"About {key}.", key
+
+
 async def test_out_of_office_changes_nothing_and_strangers_are_kept_unrouted(
     mail_servers: MailServers, mail_config, start_api, engines
 ) -> None:
