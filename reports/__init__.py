@@ -6,7 +6,7 @@ matplotlib, openpyxl, playwright for PDF), nothing of bridge/.
 the bytes of one format; ``write_report(report, out_dir, formats)`` writes files.
 """
 
-from reports.builder import DEFINITIONS, TABLES, build_report, build_reports
+from reports.builder import build_report, build_reports
 from reports.model import (
     CustomerInfo,
     DeviceInfo,
@@ -15,6 +15,7 @@ from reports.model import (
     TicketInfo,
 )
 from reports.render import DEFAULT_FORMATS, FORMATS, render, render_csv, write_report
+from reports.tables import DEFINITIONS, TABLES
 
 __all__ = [
     "DEFAULT_FORMATS",
