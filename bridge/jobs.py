@@ -27,6 +27,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bridge import report_archive, reporting, sla_live
 from bridge import tickets as tk
 from bridge.config import Config
+from bridge.live_clocks import OpenClocks
 from bridge.nodes import claims
 from bridge.service import Services
 from bridge.store.schema import maintenance, tickets
@@ -87,10 +88,13 @@ def record_due(conn: sa.Connection, items: list[sla_live.Due], now: datetime) ->
     return written
 
 
-async def run_sla_check(services: Services, policies: sla_live.Policies) -> int:
-    """Put each due SLA warning and breach into its ticket's history, once."""
+async def run_sla_check(
+    services: Services, policies: sla_live.Policies, kept: OpenClocks | None = None
+) -> int:
+    """Put each due SLA warning and breach into its ticket's history, once. `kept`: the open
+    tickets' clocks from the last check, so this one reads only what changed."""
     now = services.now()
-    due = await services.read(lambda conn: sla_live.check_clocks(conn, policies, now))
+    due = await services.read(lambda conn: sla_live.check_clocks(conn, policies, now, kept))
     if not due:
         return 0
     return await services.write(lambda conn: record_due(conn, due, now))
@@ -178,6 +182,6 @@ def schedule(scheduler: AsyncIOScheduler, services: Services, policies: sla_live
         _turn(services, "sla-check", cfg.sla_check_interval, run_sla_check),
         "interval",
         seconds=cfg.sla_check_interval,
-        args=[services, policies],
+        args=[services, policies, OpenClocks()],
         id="sla-check",
     )

@@ -15,6 +15,7 @@ from enum import StrEnum
 from sla.events import Line, Priority, Status
 
 __all__ = [
+    "OPEN_STATUSES",
     "RULES",
     "CloseReason",
     "Line",
@@ -28,6 +29,10 @@ __all__ = [
     "is_open",
     "plan_transition",
 ]
+
+
+#: every status but closed, as stored (what "open" means in queries)
+OPEN_STATUSES = tuple(s.value for s in Status if s is not Status.CLOSED)
 
 
 class Origin(StrEnum):

@@ -18,7 +18,7 @@ import sla
 from bridge import tickets as tk
 from bridge.config import Config
 from bridge.config.calendars import CalendarConfig, _expand_days
-from bridge.lifecycle import Status
+from bridge.live_clocks import OpenClocks
 from bridge.store.schema import ticket_events, tickets
 
 log = logging.getLogger(__name__)
@@ -128,27 +128,23 @@ def ticket_sla_json(clocks: sla.TicketClocks) -> dict[str, Any]:
     }
 
 
-def _open_histories(conn: sa.Connection) -> Iterator[tuple[dict, list[dict]]]:
-    rows = [
-        dict(r)
-        for r in conn.execute(
-            sa.select(tickets).where(tickets.c.status != Status.CLOSED.value)
-        ).mappings()
-    ]
-    if not rows:
-        return
-    by_ticket: dict[int, list[dict]] = {r["id"]: [] for r in rows}
-    ids = list(by_ticket)
+def histories(
+    conn: sa.Connection, ids: list[int]
+) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """These tickets' rows and whole histories, a chunk of tickets per query."""
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
+        rows = conn.execute(sa.select(tickets).where(tickets.c.id.in_(chunk))).mappings()
+        by_ticket: dict[int, tuple[dict[str, Any], list[dict[str, Any]]]] = {
+            r["id"]: (dict(r), []) for r in rows
+        }
         for ev in conn.execute(
             sa.select(ticket_events)
             .where(ticket_events.c.ticket_id.in_(chunk))
             .order_by(ticket_events.c.ticket_id, ticket_events.c.seq)
         ).mappings():
-            by_ticket[ev["ticket_id"]].append(dict(ev))
-    for r in rows:
-        yield r, by_ticket[r["id"]]
+            by_ticket[ev["ticket_id"]][1].append(dict(ev))
+        yield from by_ticket.values()
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,37 +156,73 @@ class Due:
     data: dict[str, Any]
 
 
+def _due_kind(
+    name: str, state: str, elapsed: int, target: int, flags: set[str], share: float
+) -> str | None:
+    """The SLA event a clock calls for now, if its history does not hold it yet."""
+    if state == "breached":
+        return "sla_breach" if f"{name}:breach" not in flags else None
+    if state in ("running", "paused") and elapsed >= share * target:
+        return "sla_warning" if f"{name}:warning" not in flags else None
+    return None
+
+
+def _flags(text: str) -> set[str]:
+    return set(filter(None, text.split(",")))
+
+
 def due_events(
     policies: Policies, row: Mapping[str, Any], history: list[dict], now: datetime
 ) -> list[Due]:
     """Warnings and breaches not yet in the ticket's history; each goes in once."""
-    flags = set(filter(None, row["sla_flags"].split(",")))
+    flags = _flags(row["sla_flags"])
     clocks = clocks_for(policies, row["customer_id"], history, now)
     share = policies.warning_share[row["customer_id"]]
     out = []
     for name in CLOCKS:
         c: sla.Clock = getattr(clocks, name)
+        kind = _due_kind(name, c.state, c.elapsed_seconds, c.target_seconds, flags, share)
+        if kind is None:
+            continue
         data = {
             "clock": name,
             "priority": clocks.priority,
             "elapsed_seconds": c.elapsed_seconds,
             "target_seconds": c.target_seconds,
         }
-        if c.state == "breached" and f"{name}:breach" not in flags:
-            at = min(now, c.deadline) if c.deadline else now
-            out.append(Due(row["id"], "sla_breach", name, at, data))
-        elif (
-            c.state in ("running", "paused")
-            and c.elapsed_seconds >= share * c.target_seconds
-            and f"{name}:warning" not in flags
-        ):
-            out.append(Due(row["id"], "sla_warning", name, now, data))
+        at = (min(now, c.deadline) if c.deadline else now) if kind == "sla_breach" else now
+        out.append(Due(row["id"], kind, name, at, data))
     return out
 
 
-def check_clocks(conn_read: sa.Connection, policies: Policies, now: datetime) -> list[Due]:
+def check_clocks(
+    conn_read: sa.Connection, policies: Policies, now: datetime, kept: OpenClocks | None = None
+) -> list[Due]:
+    """Every warning and breach due now. The kept clocks (`live_clocks`, equal to a replay)
+    say which open tickets may have one due; only those are replayed in full, by
+    `due_events`, so a check costs what changed and what is due, not every open history.
+    Without `kept`, everything is read afresh."""
+    kept = kept if kept is not None else OpenClocks()
+    maybe: list[int] = []
+    for ticket_id, customer, _prio, _status, _origin, _version, flags in kept.refresh(conn_read):
+        policy = policies.by_customer.get(customer)
+        if policy is None:
+            continue
+        try:
+            f = kept.figures(ticket_id, policy, now)
+        except ValueError as err:  # a log sla/ refuses: that ticket, not the whole check
+            log.warning("SLA clocks of ticket %s skipped: %s", ticket_id, err)
+            continue
+        if f is None:
+            continue
+        share, seen = policies.warning_share[customer], _flags(flags)
+        if any(
+            _due_kind(name, c.state, c.elapsed, c.target, seen, share)
+            for name, c in (("reaction", f.reaction), ("resolution", f.resolution))
+        ):
+            maybe.append(ticket_id)
     due: list[Due] = []
-    for row, history in _open_histories(conn_read):
+    for row, history in histories(conn_read, maybe):
         due.extend(due_events(policies, row, history, now))
     return due
 

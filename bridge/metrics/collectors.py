@@ -23,12 +23,11 @@ from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 
 from bridge.config import Config
-from bridge.lifecycle import Origin, Status
+from bridge.lifecycle import OPEN_STATUSES, Origin
 from bridge.store.schema import tickets
 
 _ORIGINS = frozenset(o.value for o in Origin)
 #: every status but closed, as an IN list (an index can serve it, ``!=`` it cannot)
-OPEN_STATUSES = tuple(s.value for s in Status if s is not Status.CLOSED)
 
 Key = tuple[str, str]  # (customer, origin)
 

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
 import sla
-from bridge import jobs
+from bridge import jobs, sla_live
 from bridge.api.sla import POLICIES
+from bridge.live_clocks import KeptTicket, OpenClocks, figures_of
 from bridge.metrics import METRICS
-from bridge.metrics.sla_clocks import KeptTicket, SlaCollector, figures_of
+from bridge.metrics.sla_clocks import SlaCollector
+from bridge.store.schema import tickets
 from tests.conftest import Api
 
 
@@ -85,6 +88,51 @@ async def test_warning_and_breach_go_into_the_history_once(api: Api) -> None:
     breach = next(e for e in history if e["kind"] == "sla_breach")
     # the breach is recorded at the instant the target was reached, not when the job noticed
     assert breach["at"].startswith("2026-10-05T07:15:00")
+
+
+async def test_a_check_with_kept_clocks_reads_what_changed_and_finds_what_fell_due(
+    api: Api,
+) -> None:
+    policies = api.app[POLICIES]
+    kept, beside = OpenClocks(), OpenClocks()
+    p1 = await api.create(priority="P1", origin="phone")  # reaction target 15 min
+    p2 = await api.create(priority="P2", origin="phone")  # 30 min
+
+    async def check() -> int:
+        # what the kept clocks find equals replaying every open ticket's whole history
+        now = api.clock.now()
+        with api.engines.read.connect() as conn:
+            ids = [i for (i,) in conn.execute(sa.select(tickets.c.id))]
+            replayed = [
+                due
+                for row, history in sla_live.histories(conn, ids)
+                if row["status"] != "closed"
+                for due in sla_live.due_events(policies, row, history, now)
+            ]
+            assert sla_live.check_clocks(conn, policies, now, beside) == replayed
+        return await jobs.run_sla_check(api.services, policies, kept)
+
+    assert await check() == 0
+    assert kept.refetched == 2
+    api.clock.advance(timedelta(minutes=13))  # P1 at 87 %, nothing written meanwhile
+    assert await check() == 1
+    assert kept.refetched == 2  # found without reading either history again
+    api.clock.advance(timedelta(minutes=1))
+    assert await check() == 0
+    assert kept.refetched == 3  # the warning moved P1's version: its new event only
+    await api.assign(p1["id"], "alice")  # reaction met; P2 goes on
+    api.clock.advance(timedelta(minutes=12))  # P2 at 87 %
+    assert await check() == 1
+    api.clock.advance(timedelta(minutes=10))  # P2 breached at 07:30
+    assert await check() == 1
+    assert await check() == 0
+    history = (await api.get(p2["id"]))["history"]
+    sla_events = [(e["kind"], e["at"][:19]) for e in history if e["kind"].startswith("sla_")]
+    assert sla_events == [
+        ("sla_warning", "2026-10-05T07:26:00"),
+        ("sla_breach", "2026-10-05T07:30:00"),
+    ]
+    assert not [e for e in (await api.get(p1["id"]))["history"] if e["kind"] == "sla_breach"]
 
 
 async def test_metrics_follow_the_injected_clock(api: Api) -> None:
@@ -188,13 +236,13 @@ async def test_a_scrape_reads_the_events_of_changed_tickets_only(api: Api) -> No
         if isinstance(c, SlaCollector)  # noqa: SLF001
     )
     await _metrics(api)
-    before = collector.refetched
+    before = collector.clocks.refetched
     api.clock.advance(timedelta(minutes=5))
     await _metrics(api)
-    assert collector.refetched == before  # nothing was written: no events read
+    assert collector.clocks.refetched == before  # nothing was written: no events read
     await api.assign(first["id"], "alice")
     api.clock.advance(timedelta(minutes=20))
     text = await _metrics(api)
-    assert collector.refetched == before + 1
+    assert collector.clocks.refetched == before + 1
     # P1 after 25 min: reaction met at 5 min, resolution 4 h - 25 min left
     assert _to_breach(text) == 4 * 3600 - 25 * 60
