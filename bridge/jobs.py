@@ -31,6 +31,7 @@ from bridge.live_clocks import OpenClocks
 from bridge.nodes import claims
 from bridge.service import Services
 from bridge.store.schema import maintenance, tickets
+from sla.fold import sla_flag, sla_flags
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +81,7 @@ def record_due(conn: sa.Connection, items: list[sla_live.Due], now: datetime) ->
         if found is None:
             continue
         row = dict(found)
-        flag = f"{d.clock}:{'breach' if d.kind == 'sla_breach' else 'warning'}"
-        if flag in row["sla_flags"].split(","):
+        if sla_flag(d.clock, d.kind) in sla_flags(row["sla_flags"]):
             continue
         tk.record(conn, row, d.kind, d.at, sla_live.SLA_ACTOR, d.data, now=now)
         written += 1

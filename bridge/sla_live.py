@@ -15,11 +15,11 @@ from typing import Any
 import sqlalchemy as sa
 
 import sla
-from bridge import tickets as tk
 from bridge.config import Config
 from bridge.config.calendars import CalendarConfig, _expand_days
 from bridge.live_clocks import OpenClocks
 from bridge.store.schema import ticket_events, tickets
+from sla.fold import sla_flag, sla_flags
 
 log = logging.getLogger(__name__)
 CLOCKS = ("reaction", "resolution")
@@ -161,21 +161,19 @@ def _due_kind(
 ) -> str | None:
     """The SLA event a clock calls for now, if its history does not hold it yet."""
     if state == "breached":
-        return "sla_breach" if f"{name}:breach" not in flags else None
-    if state in ("running", "paused") and elapsed >= share * target:
-        return "sla_warning" if f"{name}:warning" not in flags else None
-    return None
-
-
-def _flags(text: str) -> set[str]:
-    return set(filter(None, text.split(",")))
+        kind = "sla_breach"
+    elif state in ("running", "paused") and elapsed >= share * target:
+        kind = "sla_warning"
+    else:
+        return None
+    return None if sla_flag(name, kind) in flags else kind
 
 
 def due_events(
     policies: Policies, row: Mapping[str, Any], history: list[dict], now: datetime
 ) -> list[Due]:
     """Warnings and breaches not yet in the ticket's history; each goes in once."""
-    flags = _flags(row["sla_flags"])
+    flags = sla_flags(row["sla_flags"])
     clocks = clocks_for(policies, row["customer_id"], history, now)
     share = policies.warning_share[row["customer_id"]]
     out = []
@@ -215,7 +213,7 @@ def check_clocks(
             continue
         if f is None:
             continue
-        share, seen = policies.warning_share[customer], _flags(flags)
+        share, seen = policies.warning_share[customer], sla_flags(flags)
         if any(
             _due_kind(name, c.state, c.elapsed, c.target, seen, share)
             for name, c in (("reaction", f.reaction), ("resolution", f.resolution))
@@ -225,15 +223,3 @@ def check_clocks(
     for row, history in histories(conn_read, maybe):
         due.extend(due_events(policies, row, history, now))
     return due
-
-
-def record_due(conn: sa.Connection, items: list[Due], now: datetime) -> int:
-    written = 0
-    for d in items:
-        row = tk.load(conn, d.ticket_id)
-        flag = f"{d.clock}:{'breach' if d.kind == 'sla_breach' else 'warning'}"
-        if flag in row["sla_flags"].split(","):
-            continue
-        tk.record(conn, row, d.kind, d.at, SLA_ACTOR, d.data, now=now)
-        written += 1
-    return written

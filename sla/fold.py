@@ -16,7 +16,7 @@ from typing import Any
 
 from sla.events import CLOCK_KINDS, KINDS, STOP_STATUSES, Status
 
-__all__ = ["CREATED_FIELDS", "Moment", "TicketFacts", "fold", "step"]
+__all__ = ["CREATED_FIELDS", "Moment", "TicketFacts", "fold", "sla_flag", "sla_flags", "step"]
 
 # The one transition and the fold. ------------------------------------------------------------
 
@@ -117,11 +117,20 @@ def step(
         if "related_id" in data:
             row["related_id"] = data["related_id"]
     elif kind in ("sla_warning", "sla_breach"):
-        flag = f"{data['clock']}:{'warning' if kind == 'sla_warning' else 'breach'}"
-        flags = set(filter(None, row["sla_flags"].split(",")))
-        flags.add(flag)
+        flags = sla_flags(row["sla_flags"])
+        flags.add(sla_flag(data["clock"], kind))
         row["sla_flags"] = ",".join(sorted(flags))
     return row
+
+
+def sla_flag(clock: str, kind: str) -> str:
+    """The ticket flag an SLA event sets ("reaction:warning"), so each is written once."""
+    return f"{clock}:{'warning' if kind == 'sla_warning' else 'breach'}"
+
+
+def sla_flags(text: str) -> set[str]:
+    """A ticket's stored `sla_flags` as a set."""
+    return set(filter(None, text.split(",")))
 
 
 @dataclass(frozen=True, slots=True)
